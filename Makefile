@@ -1,0 +1,52 @@
+# chatd: the front door.
+#   make          build Release into build/ (build/chatd, build/chat, build/chat-load)
+#   make run      start a private MariaDB and chatd on port 5000 against it
+#   make test     unit + integration tests, Release and ASan/UBSan builds
+#   make bench    benchmarks against ngircd and InspIRCd (docs/benchmarks.md)
+#   make fuzz     run each libFuzzer target for FUZZ_SECONDS
+#   make fmt      clang-format the sources
+#   make clean
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
+PORT       ?= 5000
+ARGS       ?=
+
+.PHONY: all deps build build-asan run test test-release test-asan bench fuzz fmt clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHATD_SANITIZE=ON
+
+build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+run: build
+	@scripts/run.sh --port $(PORT) $(ARGS)
+
+test: build build-asan
+	@scripts/test.sh $(BUILD) $(ASAN_BUILD)
+
+bench:
+	@scripts/bench.sh
+
+fuzz:
+	@scripts/fuzz.sh
+
+fmt:
+	find src tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-tsan build-fuzz

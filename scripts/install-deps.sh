@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages chatd needs to build, run and test.
+# Does nothing when they are all there. Uses sudo when not root.
+#   scripts/install-deps.sh           build, run and test dependencies
+#   scripts/install-deps.sh --bench   also the peers and tools `make bench` uses
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config        # toolchain
+  libcli11-dev doctest-dev                # options, unit tests
+  libmariadb-dev mariadb-server mariadb-client  # storage and the private test database
+  libncurses-dev                          # the chat client
+  clang libclang-rt-14-dev                # sanitizer and fuzzer runtimes
+  tmux                                    # drives the client in its tests
+  python3                                 # integration tests
+  procps iproute2                         # ps, ss for the scripts
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(ngircd inspircd linux-perf valgrind gnuplot-nox util-linux time)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=()
+[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The distribution's own MariaDB service is not used (scripts/db.sh runs a private one).
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mariadb 2>/dev/null; then
+  "${sudo[@]}" systemctl stop mariadb || true
+fi

@@ -1,0 +1,98 @@
+// Nonblocking TCP connections on a Reactor: accept, read, buffered write,
+// deferred close. Knows nothing about chat: it hands bytes to a handler and
+// writes the bytes the handler gives it.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/fd.hpp"
+#include "net/reactor.hpp"
+#include "net/ring_buffer.hpp"
+
+namespace chat::net {
+
+// Identifies a connection for its whole life; never reused within a process.
+using ConnId = std::uint64_t;
+
+enum class CloseReason {
+    PeerClosed,   // EOF from the peer (after every byte it sent was offered to the handler)
+    Error,        // ECONNRESET, EPIPE, ...
+    OutputFull,   // unsent output passed max_outbuf
+};
+
+struct PeerAddress {
+    std::string ip;  // numeric, e.g. "127.0.0.1" or "::1"
+    std::uint16_t port = 0;
+};
+
+class ConnectionHandler {
+public:
+    virtual ~ConnectionHandler() = default;
+    virtual void on_open(ConnId id, const PeerAddress& peer) = 0;
+    // Offers the unconsumed input; returns how many bytes the handler took
+    // (whole lines, typically). Bytes not taken are offered again, with more
+    // appended, on the next read or after resume_reading().
+    virtual std::size_t on_data(ConnId id, std::string_view data) = 0;
+    // The connection went away for a reason the handler did not ask for.
+    // Called once, from the loop (never from inside send()).
+    virtual void on_close(ConnId id, CloseReason why) = 0;
+};
+
+struct TcpServerOptions {
+    std::size_t max_outbuf = 1 << 20;    // unsent bytes per connection before OutputFull
+    std::size_t max_input = 64 * 1024;   // unconsumed input kept per connection before reading stops
+    int close_linger_ms = 5000;          // how long a flush-then-close may wait for a slow peer
+};
+
+class TcpServer {
+public:
+    TcpServer(Reactor& reactor, ConnectionHandler& handler, TcpServerOptions opts);
+    ~TcpServer();
+
+    // Binds and listens (SO_REUSEADDR, backlog from /proc/sys/net/core/somaxconn).
+    // Returns an error text, empty on success. port 0 picks a free port (see port()).
+    std::string listen(const std::string& bind_address, std::uint16_t port);
+    std::uint16_t port() const noexcept;
+
+    // Appends bytes to the connection's output; they are written when the loop
+    // turn ends (flush()). Unknown or closing ids are ignored. If the unsent
+    // output passes max_outbuf the connection is closed with OutputFull at the
+    // end of the turn.
+    void send(ConnId id, std::string_view bytes);
+
+    // Stops reading; writes the pending output (up to close_linger_ms), then closes.
+    // No on_close follows. Unknown ids are ignored.
+    void close_after_flush(ConnId id);
+    // Closes at once, dropping pending output. No on_close follows.
+    void close_now(ConnId id);
+
+    // Flow control: while paused, nothing is read and no data is offered.
+    void pause_reading(ConnId id);
+    void resume_reading(ConnId id);  // offers buffered input again, then reads on
+
+    std::size_t pending_output(ConnId id) const noexcept;
+    std::size_t connection_count() const noexcept;
+
+    // Writes every connection with new output once; runs pending closes.
+    // Call once per loop turn (Reactor::set_before_sleep).
+    void flush();
+
+    // Stops accepting (shutdown: the listener is closed).
+    void stop_listening();
+
+    // Fd limit the server can use for clients (RLIMIT_NOFILE minus a reserve).
+    static std::size_t fd_capacity() noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chat::net

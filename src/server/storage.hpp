@@ -1,0 +1,138 @@
+// The storage interface of chatd. The chat core talks to storage only
+// through this: reads are asynchronous requests answered later by replies,
+// writes are fire-and-forget events. Two implementations: MemoryStorage
+// (memory_storage.hpp) and MysqlStorage (mysql_storage.hpp).
+//
+// Ordering contract: requests and events are handled in the order they were
+// submitted, so a read sees every write submitted before it (a /historial
+// right after a message includes that message).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace chat::server {
+
+using UserId = std::int64_t;
+using UnixTime = std::int64_t;  // seconds since the epoch, UTC; 0 = "has not happened"
+using Token = std::uint64_t;    // matches a reply to its request
+
+struct UserRecord {
+    UserId id = 0;
+    std::string nick;      // spelling of the first login
+    UnixTime created = 0;
+    UnixTime last_login = 0;  // start of the most recent session
+    UnixTime last_seen = 0;   // end of the most recent finished session
+    std::string status;       // latest status
+};
+
+struct StoredMessage {
+    std::int64_t id = 0;  // server-assigned, unique
+    UnixTime time = 0;
+    std::string from;     // sender's nick (first spelling)
+    std::string to;       // recipient's nick, empty for a public message
+    std::string body;
+};
+
+// ---- requests (reads), answered by a reply with the same token ----
+
+// Look up the user by key (fold_nick) or create it (nick as spelled, status
+// "disponible", created = time). Either way set last_login = time and status
+// "disponible". The reply carries the record as it is after that, with
+// last_seen as it was.
+struct LoginRequest {
+    Token token;
+    std::string nick;
+    std::string key;
+    UnixTime time;
+};
+struct ProfileRequest {  // a user by key, online or not
+    Token token;
+    std::string key;
+};
+struct HistoryRequest {  // the last `limit` messages `user` may see: public, or private sent/received by it
+    Token token;
+    UserId user;
+    int limit;
+};
+using StorageRequest = std::variant<LoginRequest, ProfileRequest, HistoryRequest>;
+
+struct LoginReply {
+    Token token;
+    bool ok = false;  // false: storage unreachable
+    UserRecord user;
+};
+struct ProfileReply {
+    Token token;
+    bool ok = false;     // false: storage unreachable
+    bool found = false;
+    UserRecord user;
+};
+struct HistoryReply {
+    Token token;
+    bool ok = false;                      // false: storage unreachable
+    std::vector<StoredMessage> messages;  // oldest first
+};
+using StorageReply = std::variant<LoginReply, ProfileReply, HistoryReply>;
+
+// ---- events (writes) ----
+
+struct MessageEvent {
+    std::int64_t id;  // unique: a replay cannot write twice
+    UnixTime time;
+    UserId from;
+    UserId to;  // 0 for public
+    std::string body;
+};
+struct SessionStartEvent {
+    std::int64_t session;  // unique id of the session
+    UserId user;
+    UnixTime time;
+    std::string address;
+};
+struct SessionEndEvent {  // also sets the user's last_seen = time
+    std::int64_t session;
+    UserId user;
+    UnixTime time;
+    std::string reason;  // quit, closed, timeout, slow-consumer, shutdown
+};
+struct StatusEvent {
+    UserId user;
+    std::string status;
+};
+using StorageEvent = std::variant<MessageEvent, SessionStartEvent, SessionEndEvent, StatusEvent>;
+
+struct StartupInfo {
+    std::vector<StoredMessage> recent_public;  // up to the requested count, oldest first
+    std::int64_t max_message_id = 0;
+    std::int64_t max_session_id = 0;
+};
+
+class Storage {
+public:
+    virtual ~Storage() = default;
+
+    // Blocking, before the server serves: prepares storage (schema) and loads
+    // what the core needs at start. Returns an error text, empty on success.
+    virtual std::string start(int recent_public, StartupInfo& info) = 0;
+
+    // Never block (called on the reactor thread).
+    virtual void submit(StorageRequest req) = 0;
+    virtual void write(StorageEvent ev) = 0;
+    // Replies that are ready, in order. Cheap when there are none.
+    virtual std::vector<StorageReply> take_replies() = 0;
+    // Called (from any thread) when new replies become ready. Set before start().
+    virtual void set_notify(std::function<void()> notify) = 0;
+
+    // Blocking, at shutdown: writes every event accepted so far (to the
+    // database, or to the journal if it cannot be reached), then stops.
+    virtual void stop() = 0;
+
+    // For the first log lines: "memory", "mysql://user@host:port/db", ...
+    virtual std::string describe() const = 0;
+};
+
+}  // namespace chat::server
