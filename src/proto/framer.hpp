@@ -36,6 +36,9 @@ public:
 private:
     std::size_t max_line_;
     bool discarding_ = false;
+    // Bytes at the front of `data` already known to hold no LF (the next call must pass
+    // the same unconsumed bytes, possibly with more appended).
+    std::size_t scanned_ = 0;
 };
 
 }  // namespace chat::proto
