@@ -6,7 +6,9 @@ namespace chat::proto {
 
 namespace {
 
-constexpr char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char lower_ascii(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 constexpr bool is_ascii_alnum(char32_t c) noexcept {
     return (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z') || (c >= U'0' && c <= U'9');
@@ -35,9 +37,13 @@ bool check_name(std::string_view s, bool nick_first_rule) noexcept {
 
 }  // namespace
 
-bool is_valid_nick(std::string_view s) noexcept { return check_name(s, true); }
+bool is_valid_nick(std::string_view s) noexcept {
+    return check_name(s, true);
+}
 
-bool is_valid_status(std::string_view s) noexcept { return check_name(s, false); }
+bool is_valid_status(std::string_view s) noexcept {
+    return check_name(s, false);
+}
 
 std::string fold_nick(std::string_view s) {
     std::string out(s);

@@ -20,7 +20,9 @@ bool is_valid_status(std::string_view s) noexcept;
 // kept ("Begoña" and "BEGOÑA" stay different; "Ana" and "ANA" are the same).
 std::string fold_nick(std::string_view s);
 
-// True when a <= b in the roster order: the bytes of the nick with ASCII letters lowered.
+// True when a sorts before b in the roster order: the bytes of the nick with ASCII
+// letters lowered (ties, which the roster never holds, broken by the raw bytes). A
+// strict order, so it can be given to std::sort.
 bool nick_less(std::string_view a, std::string_view b) noexcept;
 
 // PING/PONG token: 1..32 of A-Z a-z 0-9 . _ -

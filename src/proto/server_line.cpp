@@ -22,7 +22,8 @@ bool parse_server_line(std::string_view line, ServerLine& out) {
             break;
         }
         end = line.find(' ', i);
-        out.params.push_back(line.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
+        out.params.push_back(
+            line.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
         i = end;
     }
     return true;
@@ -85,7 +86,9 @@ constexpr Civil civil_from_days(std::int64_t z) noexcept {
     return {y + (m <= 2), m, d};
 }
 
-constexpr bool is_leap(std::int64_t y) noexcept { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
+constexpr bool is_leap(std::int64_t y) noexcept {
+    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
 
 constexpr unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
     constexpr std::array<unsigned, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -6,7 +6,9 @@ namespace chat::proto {
 
 namespace {
 
-constexpr bool is_cont(unsigned char b) noexcept { return (b & 0xC0) == 0x80; }
+constexpr bool is_cont(unsigned char b) noexcept {
+    return (b & 0xC0) == 0x80;
+}
 
 constexpr bool is_control(char32_t cp) noexcept {
     return (cp < 0x20 && cp != U'\t') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
@@ -133,7 +135,8 @@ std::string sanitize_text(std::string_view s) {
     char32_t cp;
     while (i < s.size()) {
         const std::size_t start = i;
-        if (decode_utf8(s, i, cp) && !is_control(cp)) {
+        // TAB too: how to show it is the drawing client's choice, not the sender's.
+        if (decode_utf8(s, i, cp) && cp != U'\t' && !is_control(cp)) {
             out.append(s.substr(start, i - start));
         } else {
             out.append(kReplacement);
