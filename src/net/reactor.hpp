@@ -3,13 +3,17 @@
 // Knows nothing about chat.
 #pragma once
 
+#include <signal.h>
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "net/fd.hpp"
@@ -55,23 +59,40 @@ public:
     bool stopping() const noexcept { return stop_; }
 
 private:
-    struct Entry;
-    struct Timer;
+    struct Entry {
+        IoCallback cb;
+        std::uint32_t gen = 0;
+    };
+    struct Timer {
+        Clock::time_point when;
+        TimerId id;
+        Callback cb;
+    };
     void arm_timerfd();
     void run_timers();
     void run_posted();
+    void run_signals();
+    void drop_cancelled_timers();
+    void wake() noexcept;
 
     Fd epoll_, timerfd_, eventfd_, signalfd_;
-    std::vector<Entry> entries_;  // indexed by fd
-    std::vector<Timer> timers_;   // min-heap on (when, id)
-    std::vector<TimerId> cancelled_;
+    // Indexed by fd. Entries are heap objects so a callback stays alive while it
+    // removes its own fd: removed entries wait in graveyard_ until the turn ends.
+    std::vector<std::unique_ptr<Entry>> entries_;
+    std::vector<std::unique_ptr<Entry>> graveyard_;
+    std::uint32_t next_gen_ = 0;
+    std::vector<Timer> timers_;            // min-heap on (when, id)
+    std::unordered_set<TimerId> live_;     // pending timers; cancel = erase (lazy)
+    std::vector<Timer> due_;
     TimerId next_timer_ = 1;
     Clock::time_point armed_{};
+    sigset_t sigmask_{};
     std::function<void(int)> signal_cb_;
     Callback before_sleep_;
     std::mutex posted_mu_;
     std::vector<Callback> posted_;
-    volatile bool stop_ = false;
+    std::vector<Callback> posted_run_;
+    std::atomic<bool> stop_{false};
 };
 
 }  // namespace chat::net

@@ -79,6 +79,8 @@ public:
 
     std::size_t pending_output(ConnId id) const noexcept;
     std::size_t connection_count() const noexcept;
+    // Connections accepted and closed at once because the process was out of fds.
+    std::uint64_t shed_count() const noexcept;
 
     // Writes every connection with new output once; runs pending closes.
     // Call once per loop turn (Reactor::set_before_sleep).

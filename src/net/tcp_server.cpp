@@ -1,0 +1,562 @@
+#include "net/tcp_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+namespace chat::net {
+
+namespace {
+
+constexpr std::size_t kScratch = 64 * 1024;
+// One fast sender may not starve the others: this much per connection per turn, then the next.
+constexpr std::size_t kReadBudget = 256 * 1024;
+constexpr int kAcceptBudget = 1024;
+constexpr std::size_t kFdReserve = 32;
+constexpr std::uint32_t kConnEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
+int listen_backlog() {
+    std::ifstream in("/proc/sys/net/core/somaxconn");
+    int n = 0;
+    if (in >> n && n > 0) return n;
+    return SOMAXCONN;
+}
+
+PeerAddress peer_of(const sockaddr_storage& ss) {
+    PeerAddress p;
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (ss.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
+        if (::inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf)) p.ip = buf;
+        p.port = ntohs(a.sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
+        if (::inet_ntop(AF_INET6, &a.sin6_addr, buf, sizeof buf)) p.ip = buf;
+        p.port = ntohs(a.sin6_port);
+    }
+    return p;
+}
+
+std::string errtext(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+}  // namespace
+
+struct TcpServer::Impl {
+    struct Conn {
+        Fd fd;
+        ConnId id = 0;  // 0: free slot
+        RingBuffer out;
+        std::string in;  // input the handler did not take yet; empty (no storage) most of the time
+        Reactor::TimerId linger_timer = 0;
+        CloseReason reason = CloseReason::Error;
+        bool readable = false;   // the socket may have input (edge seen, EAGAIN not yet)
+        bool writable = true;    // the socket may take output
+        bool rdhup = false;      // the peer's FIN is known to be queued: read on to the 0
+        bool eof = false;        // read returned 0
+        bool paused = false;
+        bool stuck = false;      // the handler took nothing of `in` and nothing arrived since
+        bool reoffer = false;    // resume asked to offer `in` again
+        bool dirty = false;      // on dirty_
+        bool queued = false;     // on ready_
+        bool closing = false;    // close_after_flush: write out, then FIN, then close
+        bool draining = false;   // FIN sent; discarding input until the peer's FIN
+        bool doomed = false;     // on_close(reason) due at the end of the turn
+    };
+
+    Impl(Reactor& r, ConnectionHandler& h, TcpServerOptions o)
+        : reactor(r), handler(h), opts(o), scratch(std::make_unique_for_overwrite<char[]>(kScratch)) {
+        reserve.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    }
+
+    Reactor& reactor;
+    ConnectionHandler& handler;
+    TcpServerOptions opts;
+    std::unique_ptr<char[]> scratch;
+    std::vector<Conn> conns;  // indexed by fd
+    std::size_t count = 0;
+    std::uint32_t next_gen = 0;
+    Fd listener;
+    Fd reserve;  // spent to shed one connection when the process is out of fds
+    std::uint16_t bound_port = 0;
+    bool accept_pending = false;
+    bool accept_posted = false;
+    bool ready_posted = false;
+    std::uint64_t shed = 0;  // connections closed unserved for lack of fds
+    std::vector<ConnId> dirty, dirty_work;
+    std::vector<ConnId> ready, ready_work;
+    std::vector<ConnId> closes, closes_work;
+    std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted callbacks outliving us do nothing
+
+    Conn* find(ConnId id) noexcept {
+        const std::size_t fd = id & 0xffffffffu;
+        if (id == 0 || fd >= conns.size() || conns[fd].id != id) return nullptr;
+        return &conns[fd];
+    }
+
+    // Runs fn on the loop soon, unless the server is gone by then.
+    template <class F>
+    void defer(F fn) {
+        reactor.post([weak = std::weak_ptr<int>(alive), this, fn] {
+            if (weak.lock()) fn(*this);
+        });
+    }
+
+    // ---- accept -----------------------------------------------------------------------------
+
+    void on_listener(std::uint32_t) {
+        accept_pending = true;
+        accept_some();
+    }
+
+    void accept_some() {
+        for (int i = 0; i < kAcceptBudget && listener; ++i) {
+            sockaddr_storage ss{};
+            socklen_t len = sizeof ss;
+            const int fd = ::accept4(listener.get(), reinterpret_cast<sockaddr*>(&ss), &len,
+                                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd >= 0) {
+                open_conn(Fd(fd), ss);
+                continue;
+            }
+            switch (errno) {
+                case EAGAIN:
+                    accept_pending = false;
+                    return;
+                case EMFILE:
+                case ENFILE:
+                    if (!shed_one()) {
+                        // No reserve to spend; the next incoming connection brings a new edge.
+                        accept_pending = false;
+                        return;
+                    }
+                    continue;
+                case ENOBUFS:
+                case ENOMEM:
+                    accept_pending = false;
+                    return;
+                default:  // ECONNABORTED, EPROTO, EINTR, network errors: that one connection only
+                    continue;
+            }
+        }
+        // Budget spent with connections still queued: the edge will not come again, so come back.
+        if (accept_pending && listener && !accept_posted) {
+            accept_posted = true;
+            defer([](Impl& s) {
+                s.accept_posted = false;
+                if (s.accept_pending) s.accept_some();
+            });
+        }
+    }
+
+    // Out of fds: accept the oldest pending connection with the reserve fd and close it at once,
+    // so the listener's queue drains instead of spinning on EMFILE.
+    bool shed_one() {
+        if (!reserve) return false;
+        reserve.reset();
+        const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            ::close(fd);
+            ++shed;
+        }
+        reserve.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        return fd >= 0;
+    }
+
+    void open_conn(Fd fd, const sockaddr_storage& ss) {
+        const int one = 1;
+        (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // best effort
+        const auto slot = static_cast<std::size_t>(fd.get());
+        if (slot >= conns.size()) conns.resize(std::max(slot + 1, conns.size() * 2));
+        if (++next_gen == 0) ++next_gen;
+        const ConnId id = (ConnId{next_gen} << 32) | static_cast<std::uint32_t>(fd.get());
+        const int raw = fd.get();
+        if (!reactor.add(raw, kConnEvents, [this, raw](std::uint32_t ev) { on_conn_event(raw, ev); }))
+            return;  // fd closes here; the client sees a reset
+        Conn& c = conns[slot];
+        c = Conn{};
+        c.fd = std::move(fd);
+        c.id = id;
+        ++count;
+        handler.on_open(id, peer_of(ss));
+    }
+
+    // ---- events -----------------------------------------------------------------------------
+
+    void on_conn_event(int fd, std::uint32_t ev) {
+        Conn& c = conns[static_cast<std::size_t>(fd)];
+        if (c.id == 0 || c.doomed) return;
+        const ConnId id = c.id;
+        // Errors and hang-ups show up as a read or write result; let those paths see them.
+        if (ev & (EPOLLERR | EPOLLHUP)) c.readable = c.writable = c.rdhup = true;
+        if (ev & EPOLLRDHUP) c.readable = c.rdhup = true;
+        if (ev & EPOLLIN) c.readable = true;
+        if (ev & EPOLLOUT) c.writable = true;
+        if (c.writable && (!c.out.empty() || c.closing)) {
+            write_out(c);
+            if (!find(id)) return;
+        }
+        if (c.readable) serve(id);
+    }
+
+    void schedule_ready(Conn& c) {
+        if (!c.queued) {
+            c.queued = true;
+            ready.push_back(c.id);
+        }
+        if (!ready_posted) {
+            ready_posted = true;
+            defer([](Impl& s) { s.run_ready(); });
+        }
+    }
+
+    void run_ready() {
+        ready_posted = false;
+        ready_work.swap(ready);
+        for (ConnId id : ready_work) {
+            if (Conn* c = find(id)) {
+                c->queued = false;
+                serve(id);
+            }
+        }
+        ready_work.clear();
+    }
+
+    // Offers `in` (plus fresh bytes) to the handler. False if the connection is gone afterwards.
+    bool offer(ConnId id, std::string_view fresh) {
+        Conn* c = find(id);
+        std::string_view data;
+        const bool direct = c->in.empty();
+        if (direct) {
+            data = fresh;  // the common case: whole lines straight from the scratch buffer, no copy
+        } else {
+            c->in.append(fresh);
+            data = c->in;
+        }
+        if (data.empty()) return true;
+        std::size_t taken = handler.on_data(id, data);
+        c = find(id);
+        if (!c) return false;
+        taken = std::min(taken, data.size());
+        if (direct) {
+            // The handler cannot have read into scratch meanwhile: nothing reads synchronously from it.
+            if (taken < fresh.size()) c->in.assign(fresh.substr(taken));
+        } else {
+            c->in.erase(0, taken);
+        }
+        if (c->in.empty()) std::string().swap(c->in);  // release the storage
+        c->stuck = taken == 0 && !c->in.empty();
+        return true;
+    }
+
+    // Reads and offers input until EAGAIN, pause, throttle or the per-turn budget.
+    void serve(ConnId id) {
+        Conn* c = find(id);
+        if (!c || c->doomed) return;
+        if (c->closing) {
+            if (c->draining) discard_input(*c);
+            return;
+        }
+        if (c->paused) return;
+        if (c->reoffer) {
+            c->reoffer = false;
+            if (!c->in.empty() && !offer(id, {})) return;
+        }
+        std::size_t budget = kReadBudget;
+        for (;;) {
+            c = find(id);
+            if (!c || c->doomed || c->closing || c->paused) return;
+            if (c->eof) {
+                finish_eof(id);
+                return;
+            }
+            if (!c->readable) return;
+            if (c->in.size() >= opts.max_input) return;  // the handler is throttling; stay readable
+            if (budget == 0) {
+                schedule_ready(*c);
+                return;
+            }
+            const std::size_t want = std::min(kScratch, budget);
+            const ssize_t n = ::read(c->fd.get(), scratch.get(), want);
+            if (n > 0) {
+                budget -= static_cast<std::size_t>(n);
+                // A short read drained the socket; new bytes bring a new edge. Unless the FIN is
+                // already queued: that brings no edge, so read on to see the 0.
+                if (static_cast<std::size_t>(n) < want && !c->rdhup) c->readable = false;
+                if (!offer(id, {scratch.get(), static_cast<std::size_t>(n)})) return;
+            } else if (n == 0) {
+                c->eof = true;
+                c->readable = false;
+            } else if (errno == EINTR) {
+                continue;
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->readable = false;
+                return;
+            } else {
+                doom(*c, CloseReason::Error);
+                return;
+            }
+        }
+    }
+
+    // The peer finished sending. Let the handler take what it can (it may be paused and come back
+    // through resume), then close; a partial last line is dropped.
+    void finish_eof(ConnId id) {
+        for (;;) {
+            Conn* c = find(id);
+            if (!c || c->doomed || c->closing || c->paused) return;
+            if (c->in.empty() || c->stuck) {
+                doom(*c, CloseReason::PeerClosed);
+                return;
+            }
+            if (!offer(id, {})) return;
+        }
+    }
+
+    void discard_input(Conn& c) {
+        for (;;) {
+            const ssize_t n = ::read(c.fd.get(), scratch.get(), kScratch);
+            if (n > 0) continue;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                c.readable = false;
+                return;
+            }
+            close_conn(c);  // the peer's FIN (or an error): done
+            return;
+        }
+    }
+
+    // ---- output -----------------------------------------------------------------------------
+
+    void mark_dirty(Conn& c) {
+        if (!c.dirty) {
+            c.dirty = true;
+            dirty.push_back(c.id);
+        }
+    }
+
+    void write_out(Conn& c) {
+        while (!c.out.empty()) {
+            const std::size_t before = c.out.size();
+            const ssize_t n = c.out.write_to(c.fd.get());
+            if (n == 0) {
+                c.writable = false;
+                return;
+            }
+            if (n > 0) {
+                // A partial write filled the socket buffer; its draining brings an EPOLLOUT edge.
+                if (static_cast<std::size_t>(n) < before && !c.out.empty()) {
+                    c.writable = false;
+                    return;
+                }
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                c.writable = false;
+                return;
+            }
+            if (c.closing) {
+                close_conn(c);
+            } else {
+                doom(c, CloseReason::Error);
+            }
+            return;
+        }
+        if (c.closing && !c.draining) start_drain(c);
+    }
+
+    // Output is out: send our FIN, then read until the peer's, so unread input cannot turn the
+    // close into a reset that destroys the bytes just written.
+    void start_drain(Conn& c) {
+        if (c.eof || ::shutdown(c.fd.get(), SHUT_WR) != 0) {
+            close_conn(c);
+            return;
+        }
+        c.draining = true;
+        c.readable = true;
+        discard_input(c);
+    }
+
+    void doom(Conn& c, CloseReason why) {
+        if (c.doomed) return;
+        c.doomed = true;
+        c.reason = why;
+        c.out.clear();
+        std::string().swap(c.in);
+        closes.push_back(c.id);
+    }
+
+    void close_conn(Conn& c) {
+        if (c.id == 0) return;
+        if (c.linger_timer != 0) reactor.cancel_timer(c.linger_timer);
+        reactor.remove(c.fd.get());
+        c = Conn{};  // closes the fd, frees the buffers
+        --count;
+    }
+
+    void flush() {
+        // on_close may send to others (and that may doom more): repeat until quiet.
+        while (!dirty.empty() || !closes.empty()) {
+            dirty_work.swap(dirty);
+            for (ConnId id : dirty_work) {
+                Conn* c = find(id);
+                if (!c) continue;
+                c->dirty = false;
+                if (c->doomed || !c->writable) continue;
+                write_out(*c);
+            }
+            dirty_work.clear();
+            closes_work.swap(closes);
+            for (ConnId id : closes_work) {
+                Conn* c = find(id);
+                if (!c || !c->doomed) continue;  // closed by the handler meanwhile
+                const CloseReason why = c->reason;
+                close_conn(*c);
+                handler.on_close(id, why);
+            }
+            closes_work.clear();
+        }
+    }
+};
+
+TcpServer::TcpServer(Reactor& reactor, ConnectionHandler& handler, TcpServerOptions opts)
+    : impl_(std::make_unique<Impl>(reactor, handler, opts)) {}
+
+TcpServer::~TcpServer() {
+    stop_listening();
+    for (auto& c : impl_->conns) impl_->close_conn(c);
+}
+
+std::string TcpServer::listen(const std::string& bind_address, std::uint16_t port) {
+    Impl& s = *impl_;
+    if (s.listener) return "already listening";
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    const std::string addr = bind_address.empty() || bind_address == "*" ? "0.0.0.0"
+                             : bind_address == "localhost"                 ? "127.0.0.1"
+                                                                           : bind_address;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (::inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        len = sizeof *v4;
+    } else if (::inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        len = sizeof *v6;
+    } else {
+        return "invalid bind address: " + bind_address;
+    }
+    Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return errtext("socket");
+    const int one = 1;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return errtext("SO_REUSEADDR");
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+        return errtext(("bind " + addr + ":" + std::to_string(port)).c_str());
+    if (::listen(fd.get(), listen_backlog()) != 0) return errtext("listen");
+    sockaddr_storage bound{};
+    socklen_t blen = sizeof bound;
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen) != 0) return errtext("getsockname");
+    s.bound_port = peer_of(bound).port;
+    if (!s.reactor.add(fd.get(), EPOLLIN | EPOLLET, [&s](std::uint32_t ev) { s.on_listener(ev); }))
+        return errtext("epoll_ctl");
+    s.listener = std::move(fd);
+    return {};
+}
+
+std::uint16_t TcpServer::port() const noexcept { return impl_->bound_port; }
+
+void TcpServer::send(ConnId id, std::string_view bytes) {
+    Impl& s = *impl_;
+    Impl::Conn* c = s.find(id);
+    if (!c || c->doomed || c->closing || bytes.empty()) return;
+    if (c->out.size() + bytes.size() > s.opts.max_outbuf) {
+        s.doom(*c, CloseReason::OutputFull);  // on_close comes from flush(), never from here
+        return;
+    }
+    c->out.append(bytes);
+    s.mark_dirty(*c);
+}
+
+void TcpServer::close_after_flush(ConnId id) {
+    Impl& s = *impl_;
+    Impl::Conn* c = s.find(id);
+    if (!c || c->doomed || c->closing) return;
+    c->closing = true;
+    std::string().swap(c->in);
+    const auto linger = std::chrono::milliseconds(std::max(0, s.opts.close_linger_ms));
+    c->linger_timer = s.reactor.add_timer(Clock::now() + linger, [&s, id] {
+        if (Impl::Conn* conn = s.find(id)) {
+            conn->linger_timer = 0;
+            s.close_conn(*conn);
+        }
+    });
+    if (c->out.empty()) {
+        s.start_drain(*c);
+    } else {
+        s.mark_dirty(*c);
+    }
+}
+
+void TcpServer::close_now(ConnId id) {
+    if (Impl::Conn* c = impl_->find(id)) impl_->close_conn(*c);
+}
+
+void TcpServer::pause_reading(ConnId id) {
+    if (Impl::Conn* c = impl_->find(id)) c->paused = true;
+}
+
+void TcpServer::resume_reading(ConnId id) {
+    Impl& s = *impl_;
+    Impl::Conn* c = s.find(id);
+    if (!c || (!c->paused && c->in.empty())) return;
+    c->paused = false;
+    // Never offer from inside the caller (it may be the handler itself): next turn.
+    c->reoffer = true;
+    c->stuck = false;
+    s.schedule_ready(*c);
+}
+
+std::size_t TcpServer::pending_output(ConnId id) const noexcept {
+    const Impl::Conn* c = impl_->find(id);
+    return c ? c->out.size() : 0;
+}
+
+std::size_t TcpServer::connection_count() const noexcept { return impl_->count; }
+
+std::uint64_t TcpServer::shed_count() const noexcept { return impl_->shed; }
+
+void TcpServer::flush() { impl_->flush(); }
+
+void TcpServer::stop_listening() {
+    Impl& s = *impl_;
+    if (!s.listener) return;
+    s.reactor.remove(s.listener.get());
+    s.listener.reset();
+    s.accept_pending = false;
+}
+
+std::size_t TcpServer::fd_capacity() noexcept {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024 - kFdReserve;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlimit want = rl;
+        want.rlim_cur = rl.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY) return 1u << 20;
+    const auto limit = static_cast<std::size_t>(rl.rlim_cur);
+    return limit > kFdReserve ? limit - kFdReserve : 0;
+}
+
+}  // namespace chat::net
