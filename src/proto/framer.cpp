@@ -19,7 +19,7 @@ LineFramer::Event LineFramer::next(std::string_view data) noexcept {
         return ev;
     }
     // An LF at index max_line still ends a line of max_line bytes; past that the line is too long.
-    const std::size_t window = data.size() < max_line_ + 1 ? data.size() : max_line_ + 1;
+    const std::size_t window = data.size() > max_line_ ? max_line_ + 1 : data.size();
     // Bytes already searched on earlier NeedMore calls for the same line are not searched again,
     // so a line arriving one byte at a time costs O(n), not O(n^2).
     const std::size_t from = scanned_ <= window ? scanned_ : 0;

@@ -30,6 +30,12 @@ public:
     // dropping `consumed` bytes each time, until NeedMore.
     Event next(std::string_view data) noexcept;
 
+    // Forgets all state, for a new stream (e.g. after a reconnect with an emptied buffer).
+    void reset() noexcept {
+        discarding_ = false;
+        scanned_ = 0;
+    }
+
     bool discarding() const noexcept { return discarding_; }
     std::size_t max_line() const noexcept { return max_line_; }
 

@@ -161,3 +161,30 @@ TEST_CASE("framer: empty input needs more") {
     CHECK(ev.consumed == 0);
     CHECK(fr.max_line() == 10);
 }
+
+TEST_CASE("framer: reset starts a new stream") {
+    LineFramer fr(8);
+    // Half a line, then the stream is dropped (a reconnect with an emptied buffer).
+    CHECK(fr.next("abcdef").kind == Kind::NeedMore);
+    fr.reset();
+    const auto ev = fr.next("a\nb");
+    REQUIRE(ev.kind == Kind::Line);
+    CHECK(ev.line == "a");
+
+    CHECK(fr.next("123456789").kind == Kind::TooLong);
+    CHECK(fr.discarding());
+    fr.reset();
+    CHECK_FALSE(fr.discarding());
+    const auto ev2 = fr.next("ok\n");
+    REQUIRE(ev2.kind == Kind::Line);
+    CHECK(ev2.line == "ok");
+}
+
+TEST_CASE("framer: an unlimited max_line does not overflow") {
+    Feeder f(static_cast<std::size_t>(-1));
+    f.feed(std::string(10000, 'x'));
+    CHECK(f.out.empty());
+    f.feed("\n");
+    REQUIRE(f.out.size() == 1);
+    CHECK(f.out[0].size() == 10000);
+}
