@@ -1,0 +1,29 @@
+// chatd's options: command line, config file (--config, same keys), environment (CHATD_DB).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "server/core.hpp"
+
+namespace chat::server {
+
+struct ServerConfig {
+    std::string bind = "127.0.0.1";
+    std::uint16_t port = 5000;
+    std::string name = "chatd";
+    Limits limits;
+    std::size_t max_outbuf = 1 << 20;
+    std::string db;       // mysql://user@host:port/db; empty: in-memory storage
+    std::string journal;  // append-only file for events the database could not take yet
+    int db_flush_ms = 5;
+    std::size_t db_batch = 500;
+    std::string log_level = "info";
+};
+
+// Parses argv (and the --config file). Returns -1 to go on; otherwise the
+// process should exit with that code (after --help, or on a usage error,
+// which CLI11 has already explained on stderr).
+int parse_config(int argc, char** argv, ServerConfig& cfg);
+
+}  // namespace chat::server

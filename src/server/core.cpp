@@ -1,0 +1,608 @@
+#include "server/core.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "proto/command.hpp"
+#include "proto/names.hpp"
+#include "proto/server_line.hpp"
+#include "proto/text.hpp"
+#include "server/log.hpp"
+
+namespace chat::server {
+
+using proto::append_line;
+
+enum class State : std::uint8_t {
+    AwaitNick,  // HELLO sent, waiting for a nickname
+    LoggingIn,  // nickname accepted, waiting for storage
+    Active,     // logged in
+};
+
+struct ChatCore::Session {
+    Session(ConnId i, std::string_view addr, std::size_t max_line, Mono now, double burst)
+        : id(i), ip(addr), framer(max_line), tokens(burst), tokens_at(now), last_line(now) {}
+
+    ConnId id;
+    std::string ip;
+    proto::LineFramer framer;
+    State state = State::AwaitNick;
+    double tokens;
+    Mono tokens_at;
+    Mono last_line;
+    Mono ping_at{};
+    bool ping_sent = false;
+    bool throttled = false;  // paused until the budget refills
+    Token waiting = 0;       // paused until this storage reply
+    std::size_t online_index = 0;
+    UserRecord user;  // when LoggingIn/Active
+    std::string key;
+    std::int64_t session_id = 0;
+    std::string asked;  // the nick of a /perfil waiting for storage, as typed
+};
+
+namespace {
+
+constexpr std::string_view kHelp[] = {
+    "Commands (Spanish and English names are equal):",
+    "  text                       public message to everyone",
+    "  !nick text, /msg nick text private message",
+    "  /estado <s>, /status <s>   set your status: disponible, ocupado, ausente, ...",
+    "  /listar, /list, /who       connected users and their statuses",
+    "  /perfil [nick], /profile   id, creation, last login, last seen",
+    "  /historial [n], /history   your last n messages (default 20, at most 200)",
+    "  /ping [token]              the server answers PONG",
+    "  /ayuda, /help              this help",
+    "  /salir, /desconectar, /quit [reason]   leave",
+    "  //text, !!text             public message starting with / or !",
+};
+
+std::string_view param_or_q(std::string_view s) { return proto::is_param(s) ? s : std::string_view("?"); }
+
+}  // namespace
+
+ChatCore::ChatCore(Transport& io, Storage& storage, Clock& clock, Limits limits, std::string server_name)
+    : io_(io), storage_(storage), clock_(clock), limits_(limits), server_name_(std::move(server_name)) {
+    if (!proto::is_param(server_name_)) server_name_ = "chatd";
+}
+
+ChatCore::~ChatCore() = default;
+
+void ChatCore::load(const StartupInfo& info) {
+    recent_.clear();
+    for (const auto& m : info.recent_public) recent_.push_back(m);
+    while (recent_.size() > static_cast<std::size_t>(std::max(limits_.recent_history, 0))) recent_.pop_front();
+    last_message_id_ = std::max(last_message_id_, info.max_message_id);
+    last_session_id_ = std::max(last_session_id_, info.max_session_id);
+}
+
+ChatCore::Session* ChatCore::find(ConnId id) {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+std::int64_t ChatCore::now_s() { return clock_.wall_us() / 1'000'000; }
+
+// Ids are unique across restarts without asking the database: microseconds
+// since the epoch, bumped past the last one handed out.
+std::int64_t ChatCore::next_message_id() {
+    last_message_id_ = std::max(last_message_id_ + 1, clock_.wall_us());
+    return last_message_id_;
+}
+std::int64_t ChatCore::next_session_id() {
+    last_session_id_ = std::max(last_session_id_ + 1, clock_.wall_us());
+    return last_session_id_;
+}
+
+void ChatCore::schedule(Mono when, ConnId id, TimerKind kind) { timers_.push(TimerEntry{when, id, kind}); }
+
+Mono ChatCore::next_deadline() const { return timers_.empty() ? Mono::max() : timers_.top().when; }
+
+CoreStats ChatCore::stats() const { return CoreStats{sessions_.size(), online_.size(), messages_}; }
+
+void ChatCore::send_error(ConnId id, std::string_view code, std::string_view arg, std::string_view text) {
+    scratch_.clear();
+    if (arg.empty())
+        append_line(scratch_, "ERROR", {code}, text);
+    else
+        append_line(scratch_, "ERROR", {code, arg}, text);
+    io_.send(id, scratch_);
+}
+
+void ChatCore::on_open(ConnId id, std::string_view ip) {
+    if (shutting_down_) {
+        io_.close(id);
+        return;
+    }
+    Mono now = clock_.now();
+    scratch_.clear();
+    append_line(scratch_, "HELLO", {server_name_, proto::kProtocolVersion}, "welcome to chatd; send your nickname");
+    io_.send(id, scratch_);
+
+    std::size_t& from_ip = per_ip_[std::string(ip)];
+    const char* refuse = nullptr;
+    if (limits_.max_clients != 0 && sessions_.size() >= limits_.max_clients) {
+        refuse = "server-full";
+        send_error(id, "server-full", {}, "too many connections to this server, try again later");
+    } else if (limits_.max_per_ip != 0 && from_ip >= limits_.max_per_ip) {
+        refuse = "too-many-connections";
+        send_error(id, "too-many-connections", {}, "too many connections from your address");
+    }
+    if (refuse) {
+        if (from_ip == 0) per_ip_.erase(std::string(ip));
+        scratch_.clear();
+        append_line(scratch_, "BYE", {}, "connection refused");
+        io_.send(id, scratch_);
+        io_.close(id);
+        LOG_INFO("refused %s: %s", std::string(ip).c_str(), refuse);
+        return;
+    }
+    ++from_ip;
+    sessions_.emplace(id, std::make_unique<Session>(id, ip, limits_.max_line, now, limits_.burst));
+    schedule(now + limits_.login_timeout, id, TimerKind::Login);
+    LOG_INFO("connect #%llu from %s", static_cast<unsigned long long>(id), std::string(ip).c_str());
+}
+
+// Token bucket: true if the client may have one more line now; otherwise
+// pauses reading and schedules the moment the budget allows one line.
+bool ChatCore::take_token(Session& s) {
+    if (limits_.rate <= 0) return true;
+    Mono now = clock_.now();
+    double elapsed = std::chrono::duration<double>(now - s.tokens_at).count();
+    s.tokens = std::min(limits_.burst, s.tokens + elapsed * limits_.rate);
+    s.tokens_at = now;
+    if (s.tokens >= 1.0) {
+        s.tokens -= 1.0;
+        return true;
+    }
+    s.throttled = true;
+    io_.pause(s.id);
+    auto wait = std::chrono::duration<double>((1.0 - s.tokens) / limits_.rate);
+    schedule(now + std::chrono::ceil<std::chrono::microseconds>(wait), s.id, TimerKind::Throttle);
+    return false;
+}
+
+std::size_t ChatCore::on_data(ConnId id, std::string_view data) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+        Session* s = find(id);
+        if (!s || s->throttled || s->waiting) break;
+        std::string_view rest = data.substr(off);
+        // The budget is checked before the framer looks, so a line is never half taken.
+        if (!s->framer.discarding() && rest.front() != '\n' && !(rest.size() >= 2 && rest[0] == '\r' && rest[1] == '\n')) {
+            if (std::memchr(rest.data(), '\n', std::min(rest.size(), limits_.max_line + 1)) ||
+                rest.size() > limits_.max_line) {
+                if (!take_token(*s)) break;
+            }
+        }
+        auto ev = s->framer.next(rest);
+        off += ev.consumed;
+        switch (ev.kind) {
+            case proto::LineFramer::Kind::NeedMore:
+                return off;
+            case proto::LineFramer::Kind::TooLong:
+                send_error(id, "line-too-long", {}, "line longer than the limit, discarded");
+                LOG_INFO("#%llu: line too long", static_cast<unsigned long long>(id));
+                break;
+            case proto::LineFramer::Kind::EndOfLong:
+                s->last_line = clock_.now();
+                break;
+            case proto::LineFramer::Kind::Line:
+                s->last_line = clock_.now();
+                handle_line(*s, ev.line);
+                break;
+        }
+    }
+    return off;
+}
+
+void ChatCore::handle_line(Session& s, std::string_view line) {
+    if (proto::is_blank(line)) return;
+    if (!proto::is_clean_text(line)) {
+        send_error(s.id, "bad-text", {}, "not valid UTF-8 or holds control characters; dropped");
+        LOG_INFO("#%llu: bad text refused", static_cast<unsigned long long>(s.id));
+        return;
+    }
+    switch (s.state) {
+        case State::AwaitNick:
+            handle_nick(s, line);
+            break;
+        case State::LoggingIn:
+            break;  // not reached: the session is paused while logging in
+        case State::Active:
+            handle_command(s, line);
+            break;
+    }
+}
+
+void ChatCore::handle_nick(Session& s, std::string_view line) {
+    auto b = line.find_first_not_of(' ');
+    auto e = line.find_last_not_of(' ');
+    std::string_view nick = line.substr(b, e - b + 1);
+    if (!proto::is_valid_nick(nick)) {
+        send_error(s.id, "nick-invalid", {},
+                   "1 to 32 letters, digits, _ - . or characters from U+00C0 up; not starting with - or .");
+        return;
+    }
+    std::string key = proto::fold_nick(nick);
+    if (by_key_.count(key)) {
+        send_error(s.id, "nick-in-use", {}, "that nickname is online; choose another");
+        return;
+    }
+    by_key_.emplace(key, s.id);
+    s.key = std::move(key);
+    s.state = State::LoggingIn;
+    Token t = next_token_++;
+    wait_for(s, t);
+    storage_.submit(LoginRequest{t, std::string(nick), s.key, now_s()});
+}
+
+void ChatCore::wait_for(Session& s, Token token) {
+    s.waiting = token;
+    waiting_.emplace(token, s.id);
+    io_.pause(s.id);
+}
+
+void ChatCore::finish_wait(Session& s) {
+    s.waiting = 0;
+    if (!s.throttled) io_.resume(s.id);
+}
+
+void ChatCore::on_reply(StorageReply reply) {
+    Token token = std::visit([](const auto& r) { return r.token; }, reply);
+    auto it = waiting_.find(token);
+    if (it == waiting_.end()) return;
+    ConnId id = it->second;
+    waiting_.erase(it);
+    Session* s = find(id);
+    if (!s || s->waiting != token) {
+        // The client left while storage worked; a login that storage
+        // recorded still gets its session closed there.
+        if (auto* lr = std::get_if<LoginReply>(&reply); lr && lr->ok) {
+            std::int64_t sid = next_session_id();
+            storage_.write(SessionStartEvent{sid, lr->user.id, lr->user.last_login, ""});
+            storage_.write(SessionEndEvent{sid, lr->user.id, now_s(), "closed"});
+        }
+        return;
+    }
+    if (auto* lr = std::get_if<LoginReply>(&reply)) {
+        login_done(*s, *lr);
+    } else if (auto* pr = std::get_if<ProfileReply>(&reply)) {
+        if (!pr->ok)
+            send_error(id, "unavailable", {}, "storage cannot be reached; try again later");
+        else if (!pr->found)
+            send_error(id, "no-such-user", param_or_q(s->asked), "no such user");
+        else
+            send_profile(*s, pr->user, false);
+    } else if (auto* hr = std::get_if<HistoryReply>(&reply)) {
+        if (!hr->ok) {
+            send_error(id, "unavailable", {}, "storage cannot be reached; try again later");
+        } else {
+            std::string out;
+            for (const auto& m : hr->messages) {
+                append_line(out, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to},
+                            m.body);
+            }
+            append_line(out, "END", {"HIST", std::to_string(hr->messages.size())});
+            io_.send(id, out);
+        }
+    }
+    if ((s = find(id))) finish_wait(*s);
+}
+
+void ChatCore::login_done(Session& s, const LoginReply& r) {
+    if (!r.ok) {
+        by_key_.erase(s.key);
+        s.key.clear();
+        s.state = State::AwaitNick;
+        send_error(s.id, "unavailable", {}, "storage cannot be reached; try again later");
+        LOG_WARN("#%llu: login refused, storage unavailable", static_cast<unsigned long long>(s.id));
+        return;
+    }
+    s.user = r.user;
+    s.user.status = "disponible";
+    s.state = State::Active;
+    s.session_id = next_session_id();
+    s.online_index = online_.size();
+    online_.push_back(s.id);
+    Mono now = clock_.now();
+    s.last_line = now;
+    schedule(now + limits_.ping_interval, s.id, TimerKind::Idle);
+    storage_.write(SessionStartEvent{s.session_id, s.user.id, s.user.last_login, s.ip});
+
+    std::string out;
+    append_line(out, "WELCOME", {s.user.nick, std::to_string(s.user.id)}, "hola " + s.user.nick);
+    io_.send(s.id, out);
+    send_roster(s);
+    out.clear();
+    for (const auto& m : recent_) append_line(out, "HIST", {proto::format_time(m.time), m.from, "*"}, m.body);
+    append_line(out, "END", {"HIST", std::to_string(recent_.size())});
+    io_.send(s.id, out);
+
+    scratch_.clear();
+    append_line(scratch_, "JOIN", {s.user.nick, s.user.status});
+    broadcast(scratch_, s.id);
+    LOG_INFO("login %s id=%lld from %s (#%llu)", s.user.nick.c_str(), static_cast<long long>(s.user.id),
+             s.ip.c_str(), static_cast<unsigned long long>(s.id));
+}
+
+void ChatCore::broadcast(std::string_view line, ConnId except) {
+    for (ConnId c : online_)
+        if (c != except) io_.send(c, line);
+}
+
+void ChatCore::send_roster(Session& s) {
+    std::vector<const Session*> users;
+    users.reserve(online_.size());
+    for (ConnId c : online_) users.push_back(sessions_.at(c).get());
+    std::sort(users.begin(), users.end(), [](const Session* a, const Session* b) { return a->key < b->key; });
+    std::string out;
+    for (const Session* u : users) append_line(out, "USER", {u->user.nick, u->user.status});
+    append_line(out, "END", {"USERS", std::to_string(users.size())});
+    io_.send(s.id, out);
+}
+
+void ChatCore::send_profile(Session& s, const UserRecord& u, bool online) {
+    std::string out = "PROFILE ";
+    out += u.nick;
+    out += " id=" + std::to_string(u.id);
+    out += " status=" + u.status;
+    out += " created=" + proto::format_time(u.created);
+    out += " last_login=" + proto::format_time(u.last_login);
+    out += " last_seen=" + proto::format_time(u.last_seen);
+    out += online ? " online=yes\n" : " online=no\n";
+    io_.send(s.id, out);
+}
+
+void ChatCore::send_help(Session& s) {
+    std::string out;
+    for (auto line : kHelp) append_line(out, "HELP", {}, line);
+    append_line(out, "END", {"HELP", std::to_string(std::size(kHelp))});
+    io_.send(s.id, out);
+}
+
+void ChatCore::handle_command(Session& s, std::string_view line) {
+    using proto::Cmd;
+    proto::Command c = proto::parse_command(line);
+    switch (c.kind) {
+        case Cmd::Public:
+            public_message(s, c.text);
+            break;
+        case Cmd::Private:
+            private_message(s, c.arg, c.text);
+            break;
+        case Cmd::Status:
+            set_status(s, c.arg);
+            break;
+        case Cmd::List:
+            send_roster(s);
+            break;
+        case Cmd::Profile: {
+            if (c.arg.empty()) {
+                send_profile(s, s.user, true);
+                break;
+            }
+            if (!proto::is_valid_nick(c.arg)) {
+                send_error(s.id, "no-such-user", param_or_q(c.arg), "no such user");
+                break;
+            }
+            std::string key = proto::fold_nick(c.arg);
+            auto it = by_key_.find(key);
+            if (it != by_key_.end()) {
+                Session* o = find(it->second);
+                if (o && o->state == State::Active) {
+                    send_profile(s, o->user, true);
+                    break;
+                }
+            }
+            Token t = next_token_++;
+            wait_for(s, t);
+            s.asked = std::string(c.arg);
+            storage_.submit(ProfileRequest{t, std::move(key)});
+            break;
+        }
+        case Cmd::History: {
+            Token t = next_token_++;
+            wait_for(s, t);
+            storage_.submit(HistoryRequest{t, s.user.id, c.count});
+            break;
+        }
+        case Cmd::Help:
+            send_help(s);
+            break;
+        case Cmd::Ping:
+            scratch_.clear();
+            append_line(scratch_, "PONG", {c.arg.empty() ? std::string_view("-") : c.arg});
+            io_.send(s.id, scratch_);
+            break;
+        case Cmd::Pong:
+            break;
+        case Cmd::Quit:
+            bye_and_close(s, "adios");
+            drop(s, "quit", c.text);
+            break;
+        case Cmd::Unknown:
+            send_error(s.id, "unknown-command", c.arg, "unknown command; /ayuda lists them");
+            break;
+        case Cmd::Usage: {
+            std::string_view text = "usage";
+            if (c.arg == "status") text = "usage: /estado <status>";
+            else if (c.arg == "msg") text = "usage: !nick text or /msg nick text";
+            else if (c.arg == "history") text = "usage: /historial [n], n from 1";
+            else if (c.arg == "ping") text = "usage: /ping [token], token of 1-32 A-Z a-z 0-9 . _ -";
+            send_error(s.id, "usage", c.arg, text);
+            break;
+        }
+        case Cmd::StatusInvalid:
+            send_error(s.id, "status-invalid", {},
+                       "a status is one word of 1 to 32 letters, digits, _ - . or characters from U+00C0 up");
+            break;
+    }
+}
+
+void ChatCore::public_message(Session& s, std::string_view text) {
+    StoredMessage m{next_message_id(), now_s(), s.user.nick, {}, std::string(text)};
+    ++messages_;
+    scratch_.clear();
+    append_line(scratch_, "MSG", {s.user.nick}, text);
+    broadcast(scratch_);
+    storage_.write(MessageEvent{m.id, m.time, s.user.id, 0, m.body});
+    if (limits_.recent_history > 0) {
+        if (recent_.size() >= static_cast<std::size_t>(limits_.recent_history)) recent_.pop_front();
+        recent_.push_back(std::move(m));
+    }
+}
+
+void ChatCore::private_message(Session& s, std::string_view nick, std::string_view text) {
+    Session* to = nullptr;
+    if (proto::is_valid_nick(nick)) {
+        auto it = by_key_.find(proto::fold_nick(nick));
+        if (it != by_key_.end()) {
+            to = find(it->second);
+            if (to && to->state != State::Active) to = nullptr;
+        }
+    }
+    if (!to) {
+        send_error(s.id, "no-such-user", param_or_q(nick), "no such user online");
+        return;
+    }
+    ++messages_;
+    scratch_.clear();
+    append_line(scratch_, "PRIV", {s.user.nick, to->user.nick}, text);
+    io_.send(to->id, scratch_);
+    if (to != &s) io_.send(s.id, scratch_);
+    storage_.write(MessageEvent{next_message_id(), now_s(), s.user.id, to->user.id, std::string(text)});
+}
+
+void ChatCore::set_status(Session& s, std::string_view status) {
+    s.user.status = std::string(status);
+    scratch_.clear();
+    append_line(scratch_, "STATUS", {s.user.nick, status});
+    broadcast(scratch_);
+    storage_.write(StatusEvent{s.user.id, s.user.status});
+}
+
+// A logged-in user leaves: PART to the others, the session closed in storage.
+void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail) {
+    ConnId id = s.id;
+    if (s.state == State::Active) {
+        std::size_t i = s.online_index;
+        online_[i] = online_.back();
+        sessions_.at(online_[i])->online_index = i;
+        online_.pop_back();
+        std::string why(reason);
+        if (!detail.empty()) {
+            why += ' ';
+            why += detail;
+        }
+        scratch_.clear();
+        append_line(scratch_, "PART", {s.user.nick}, why);
+        broadcast(scratch_);
+        storage_.write(SessionEndEvent{s.session_id, s.user.id, now_s(), std::string(reason)});
+        LOG_INFO("logout %s: %s", s.user.nick.c_str(), std::string(reason).c_str());
+    }
+    erase(id);
+}
+
+void ChatCore::erase(ConnId id) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    Session& s = *it->second;
+    if (!s.key.empty()) {
+        auto k = by_key_.find(s.key);
+        if (k != by_key_.end() && k->second == id) by_key_.erase(k);
+    }
+    if (s.waiting) waiting_.erase(s.waiting);
+    auto ip = per_ip_.find(s.ip);
+    if (ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
+    sessions_.erase(it);
+}
+
+void ChatCore::bye_and_close(Session& s, std::string_view text) {
+    scratch_.clear();
+    append_line(scratch_, "BYE", {}, text);
+    io_.send(s.id, scratch_);
+    io_.close(s.id);
+}
+
+void ChatCore::on_gone(ConnId id, Gone why) {
+    Session* s = find(id);
+    if (!s) return;
+    if (why == Gone::SlowConsumer) LOG_INFO("#%llu: slow consumer cut", static_cast<unsigned long long>(id));
+    drop(*s, why == Gone::SlowConsumer ? "slow-consumer" : "closed", {});
+}
+
+void ChatCore::check_idle(Session& s, Mono now) {
+    if (s.ping_sent && s.last_line >= s.ping_at) s.ping_sent = false;
+    if (!s.ping_sent) {
+        Mono due = s.last_line + limits_.ping_interval;
+        if (now < due) {
+            schedule(due, s.id, TimerKind::Idle);
+            return;
+        }
+        s.ping_sent = true;
+        s.ping_at = now;
+        scratch_.clear();
+        append_line(scratch_, "PING", {std::to_string(++ping_seq_)});
+        io_.send(s.id, scratch_);
+        schedule(now + limits_.ping_timeout, s.id, TimerKind::Idle);
+        return;
+    }
+    Mono due = s.ping_at + limits_.ping_timeout;
+    if (now < due) {
+        schedule(due, s.id, TimerKind::Idle);
+        return;
+    }
+    bye_and_close(s, "no answer to PING");
+    drop(s, "timeout", {});
+}
+
+void ChatCore::on_tick() {
+    Mono now = clock_.now();
+    while (!timers_.empty() && timers_.top().when <= now) {
+        TimerEntry t = timers_.top();
+        timers_.pop();
+        Session* s = find(t.id);
+        if (!s) continue;
+        switch (t.kind) {
+            case TimerKind::Login:
+                if (s->state != State::Active) {
+                    send_error(s->id, "login-timeout", {}, "no nickname accepted in time");
+                    bye_and_close(*s, "login timeout");
+                    LOG_INFO("#%llu: login timeout", static_cast<unsigned long long>(s->id));
+                    erase(t.id);
+                }
+                break;
+            case TimerKind::Idle:
+                if (s->state == State::Active) check_idle(*s, now);
+                break;
+            case TimerKind::Throttle:
+                if (s->throttled) {
+                    s->throttled = false;
+                    if (!s->waiting) io_.resume(s->id);
+                }
+                break;
+        }
+    }
+}
+
+void ChatCore::shutdown() {
+    shutting_down_ = true;
+    scratch_.clear();
+    append_line(scratch_, "BYE", {}, "server shutting down");
+    std::int64_t now = now_s();
+    for (auto& [id, s] : sessions_) {
+        io_.send(id, scratch_);
+        io_.close(id);
+        if (s->state == State::Active)
+            storage_.write(SessionEndEvent{s->session_id, s->user.id, now, "shutdown"});
+    }
+    sessions_.clear();
+    by_key_.clear();
+    online_.clear();
+    per_ip_.clear();
+    waiting_.clear();
+}
+
+}  // namespace chat::server

@@ -1,0 +1,146 @@
+// The chat core: every rule of the protocol as a state machine free of I/O.
+// It takes "connection N opened / sent these bytes / went away / a storage
+// answer arrived / time passed" and produces "append these bytes to N /
+// close N / pause or resume reading N / store this". It never touches a
+// socket, so every command, error and limit is tested without one.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "proto/framer.hpp"
+#include "server/storage.hpp"
+
+namespace chat::server {
+
+using ConnId = std::uint64_t;
+using Mono = std::chrono::steady_clock::time_point;
+using Millis = std::chrono::milliseconds;
+
+struct Limits {
+    std::size_t max_line = 4096;
+    double rate = 20.0;   // lines per second a client may send; 0 turns flow control off
+    double burst = 40.0;  // lines it may send at once
+    Millis login_timeout{30'000};
+    Millis ping_interval{120'000};  // idle time before PING
+    Millis ping_timeout{60'000};    // further idle time before the cut
+    std::size_t max_clients = 0;    // connections; 0 = no limit
+    std::size_t max_per_ip = 256;   // connections from one address; 0 = no limit
+    int recent_history = 20;        // HIST lines after WELCOME
+};
+
+// What the core asks of the I/O side.
+class Transport {
+public:
+    virtual ~Transport() = default;
+    virtual void send(ConnId id, std::string_view bytes) = 0;
+    virtual void close(ConnId id) = 0;   // write what is pending, then close; no on_close follows
+    virtual void pause(ConnId id) = 0;   // stop reading and offering input
+    virtual void resume(ConnId id) = 0;  // offer the kept input again (later, not from inside this call)
+};
+
+class Clock {
+public:
+    virtual ~Clock() = default;
+    virtual Mono now() = 0;              // for timeouts
+    virtual std::int64_t wall_us() = 0;  // microseconds since the epoch, for stored times and ids
+};
+
+enum class Gone { Closed, SlowConsumer };  // why the I/O side lost a connection
+
+struct CoreStats {
+    std::uint64_t connections = 0;  // open now
+    std::uint64_t online = 0;       // logged in now
+    std::uint64_t messages = 0;     // accepted since start
+};
+
+class ChatCore {
+public:
+    ChatCore(Transport& io, Storage& storage, Clock& clock, Limits limits, std::string server_name);
+    ~ChatCore();
+
+    // Seeds the post-login history and id counters (from Storage::start).
+    void load(const StartupInfo& info);
+
+    void on_open(ConnId id, std::string_view ip);
+    // Returns the number of bytes taken; the rest is offered again later.
+    std::size_t on_data(ConnId id, std::string_view data);
+    void on_gone(ConnId id, Gone why);
+    void on_reply(StorageReply reply);
+
+    // Timers: call on_tick() at (or after) next_deadline().
+    void on_tick();
+    Mono next_deadline() const;  // Mono::max() when nothing is due
+
+    // SIGTERM/SIGINT: BYE to every connection and close them all; no PART lines.
+    void shutdown();
+
+    CoreStats stats() const;
+    const Limits& limits() const { return limits_; }
+
+private:
+    struct Session;
+    enum class TimerKind : std::uint8_t { Login, Idle, Throttle };
+    struct TimerEntry {
+        Mono when;
+        ConnId id;
+        TimerKind kind;
+        bool operator>(const TimerEntry& o) const { return when > o.when; }
+    };
+
+    Session* find(ConnId id);
+    void handle_line(Session& s, std::string_view line);
+    void handle_nick(Session& s, std::string_view line);
+    void handle_command(Session& s, std::string_view line);
+    void public_message(Session& s, std::string_view text);
+    void private_message(Session& s, std::string_view nick, std::string_view text);
+    void set_status(Session& s, std::string_view status);
+    void send_roster(Session& s);
+    void send_profile(Session& s, const UserRecord& u, bool online);
+    void send_help(Session& s);
+    void send_error(ConnId id, std::string_view code, std::string_view arg, std::string_view text);
+    void login_done(Session& s, const LoginReply& r);
+    void drop(Session& s, std::string_view reason, std::string_view detail);  // logged-in user leaves
+    void bye_and_close(Session& s, std::string_view text);
+    void erase(ConnId id);
+    void wait_for(Session& s, Token token);
+    void finish_wait(Session& s);
+    bool take_token(Session& s);
+    void schedule(Mono when, ConnId id, TimerKind kind);
+    void check_idle(Session& s, Mono now);
+    void broadcast(std::string_view line, ConnId except = 0);
+    std::int64_t next_message_id();
+    std::int64_t next_session_id();
+    std::int64_t now_s();
+
+    Transport& io_;
+    Storage& storage_;
+    Clock& clock_;
+    Limits limits_;
+    std::string server_name_;
+
+    std::unordered_map<ConnId, std::unique_ptr<Session>> sessions_;
+    std::unordered_map<std::string, ConnId> by_key_;  // folded nick -> connection (logged in, or logging in)
+    std::vector<ConnId> online_;                      // logged-in connections, for fan-out
+    std::unordered_map<std::string, std::size_t> per_ip_;
+    std::unordered_map<Token, ConnId> waiting_;  // storage requests in flight
+    std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+    std::deque<StoredMessage> recent_;  // the last recent_history public messages
+    Token next_token_ = 1;
+    std::int64_t last_message_id_ = 0;
+    std::int64_t last_session_id_ = 0;
+    std::uint64_t messages_ = 0;
+    std::uint64_t ping_seq_ = 0;
+    std::string scratch_;  // formatting buffer, reused
+    bool shutting_down_ = false;
+};
+
+}  // namespace chat::server

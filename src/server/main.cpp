@@ -1,0 +1,169 @@
+// chatd: wires the chat core to the reactor, the TCP connections and storage.
+// Everything here runs on one thread except the storage's own.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "net/reactor.hpp"
+#include "net/tcp_server.hpp"
+#include "server/config.hpp"
+#include "server/core.hpp"
+#include "server/log.hpp"
+#include "server/memory_storage.hpp"
+#ifdef CHATD_HAVE_MYSQL
+#include "server/mysql_storage.hpp"
+#endif
+
+namespace chat::server {
+namespace {
+
+class Server final : public net::ConnectionHandler, public Transport, public Clock {
+public:
+    Server(const ServerConfig& cfg, Storage& storage)
+        : tcp_(reactor_, *this, net::TcpServerOptions{cfg.max_outbuf, 64 * 1024, 5000}),
+          storage_(storage),
+          core_(*this, storage, *this, cfg.limits, cfg.name) {}
+
+    int run(const ServerConfig& cfg, const StartupInfo& info) {
+        core_.load(info);
+        std::string err = tcp_.listen(cfg.bind, cfg.port);
+        if (!err.empty()) {
+            LOG_ERROR("cannot listen on %s:%u: %s", cfg.bind.c_str(), cfg.port, err.c_str());
+            return 1;
+        }
+        LOG_INFO("listening on %s:%u (max clients %zu, max per address %zu)", cfg.bind.c_str(), tcp_.port(),
+                 core_.limits().max_clients, core_.limits().max_per_ip);
+        storage_.set_notify([this] { reactor_.post([] {}); });
+        reactor_.on_signals({SIGINT, SIGTERM}, [this](int signo) { begin_shutdown(signo); });
+        reactor_.set_before_sleep([this] { end_of_turn(); });
+        reactor_.run();
+        return 0;
+    }
+
+    // net::ConnectionHandler
+    void on_open(net::ConnId id, const net::PeerAddress& peer) override { core_.on_open(id, peer.ip); }
+    std::size_t on_data(net::ConnId id, std::string_view data) override { return core_.on_data(id, data); }
+    void on_close(net::ConnId id, net::CloseReason why) override {
+        core_.on_gone(id, why == net::CloseReason::OutputFull ? Gone::SlowConsumer : Gone::Closed);
+    }
+
+    // Transport
+    void send(ConnId id, std::string_view bytes) override { tcp_.send(id, bytes); }
+    void close(ConnId id) override { tcp_.close_after_flush(id); }
+    void pause(ConnId id) override { tcp_.pause_reading(id); }
+    void resume(ConnId id) override { resumes_.push_back(id); }
+
+    // Clock
+    Mono now() override { return std::chrono::steady_clock::now(); }
+    std::int64_t wall_us() override {
+        return std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+
+private:
+    // Once per loop turn: storage answers, resumed readers, the core's next
+    // timer, then one write per connection with new output.
+    void end_of_turn() {
+        for (int round = 0; round < 64; ++round) {
+            auto replies = storage_.take_replies();
+            for (auto& r : replies) core_.on_reply(std::move(r));
+            if (resumes_.empty()) break;
+            std::vector<ConnId> ids;
+            ids.swap(resumes_);
+            for (ConnId id : ids) tcp_.resume_reading(id);
+            if (round == 63) reactor_.post([] {});  // more next turn; others get their share first
+        }
+        Mono due = core_.next_deadline();
+        if (due != armed_) {
+            if (timer_) reactor_.cancel_timer(timer_);
+            timer_ = 0;
+            armed_ = due;
+            if (due != Mono::max()) {
+                timer_ = reactor_.add_timer(due, [this] {
+                    timer_ = 0;
+                    armed_ = Mono::max();
+                    core_.on_tick();
+                });
+            }
+        }
+        tcp_.flush();
+        if (stopping_ && tcp_.connection_count() == 0) reactor_.stop();
+    }
+
+    void begin_shutdown(int signo) {
+        if (stopping_) return;
+        LOG_INFO("signal %d: shutting down", signo);
+        stopping_ = true;
+        tcp_.stop_listening();
+        core_.shutdown();
+        // Clients that do not read get their BYE for a few seconds at most.
+        reactor_.add_timer(std::chrono::steady_clock::now() + std::chrono::seconds(6), [this] { reactor_.stop(); });
+    }
+
+    net::Reactor reactor_;
+    net::TcpServer tcp_;
+    Storage& storage_;
+    ChatCore core_;
+    std::vector<ConnId> resumes_;
+    net::Reactor::TimerId timer_ = 0;
+    Mono armed_ = Mono::max();
+    bool stopping_ = false;
+};
+
+int run_server(int argc, char** argv) {
+    ServerConfig cfg;
+    if (int rc = parse_config(argc, argv, cfg); rc >= 0) return rc;
+    LogLevel level = LogLevel::Info;
+    parse_log_level(cfg.log_level, level);
+    set_log_level(level);
+    if (cfg.limits.max_clients == 0) cfg.limits.max_clients = net::TcpServer::fd_capacity();
+
+    std::unique_ptr<Storage> storage;
+    if (cfg.db.empty()) {
+        storage = std::make_unique<MemoryStorage>();
+    } else {
+#ifdef CHATD_HAVE_MYSQL
+        MysqlOptions opts;
+        opts.url = cfg.db;
+        if (const char* pw = std::getenv("CHATD_DB_PASSWORD")) opts.password = pw;
+        opts.journal_path = cfg.journal;
+        opts.flush_ms = cfg.db_flush_ms;
+        opts.batch = cfg.db_batch;
+        storage = make_mysql_storage(std::move(opts));
+#else
+        LOG_ERROR("--db given, but this chatd was built without MySQL support");
+        return 2;
+#endif
+    }
+    LOG_INFO("chatd starting; storage: %s", storage->describe().c_str());
+    StartupInfo info;
+    std::string err = storage->start(cfg.limits.recent_history, info);
+    if (!err.empty()) {
+        LOG_ERROR("storage: %s", err.c_str());
+        return 1;
+    }
+    int rc;
+    {
+        Server server(cfg, *storage);
+        rc = server.run(cfg, info);
+    }
+    storage->stop();
+    LOG_INFO("chatd stopped");
+    return rc;
+}
+
+}  // namespace
+}  // namespace chat::server
+
+int main(int argc, char** argv) {
+    try {
+        return chat::server::run_server(argc, argv);
+    } catch (const std::exception& e) {
+        chat::server::log_write(chat::server::LogLevel::Error, "fatal: %s", e.what());
+        return 1;
+    }
+}

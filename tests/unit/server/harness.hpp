@@ -1,0 +1,99 @@
+// Drives the chat core without sockets: a fake transport that records what
+// each connection would receive, a fake clock, and the in-memory storage.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "server/core.hpp"
+#include "server/memory_storage.hpp"
+
+namespace chat::server::test {
+
+class Harness : public Transport, public Clock {
+public:
+    explicit Harness(Limits l = {}) : limits(l) { reset(); }
+
+    void reset() { core = std::make_unique<ChatCore>(*this, storage, *this, limits, "chatd"); }
+
+    // Transport
+    void send(ConnId id, std::string_view bytes) override {
+        if (!closed.count(id)) out[id].append(bytes);
+    }
+    void close(ConnId id) override { closed.insert(id); }
+    void pause(ConnId id) override { paused.insert(id); }
+    void resume(ConnId id) override { paused.erase(id); }
+
+    // Clock
+    Mono now() override { return mono; }
+    std::int64_t wall_us() override { return wall; }
+
+    ConnId open(std::string ip = "10.0.0.1") {
+        ConnId id = next_id++;
+        core->on_open(id, ip);
+        return id;
+    }
+    void feed(ConnId id, std::string_view bytes) {
+        in[id].append(bytes);
+        pump();
+    }
+    // Delivers storage replies and offers kept input until nothing moves.
+    void pump() {
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (auto& r : storage.take_replies()) {
+                core->on_reply(std::move(r));
+                moved = true;
+            }
+            for (auto& [id, buf] : in) {
+                if (buf.empty() || paused.count(id) || closed.count(id)) continue;
+                std::size_t n = core->on_data(id, buf);
+                if (n) {
+                    buf.erase(0, n);
+                    moved = true;
+                }
+            }
+        }
+    }
+    void advance(std::chrono::milliseconds d) {
+        mono += d;
+        wall += d.count() * 1000;
+        while (core->next_deadline() <= mono) core->on_tick();
+        pump();
+    }
+    // The complete lines sent to `id` since the last call.
+    std::vector<std::string> lines(ConnId id) {
+        std::vector<std::string> v;
+        std::string& o = out[id];
+        std::size_t start = 0, nl;
+        while ((nl = o.find('\n', start)) != std::string::npos) {
+            v.push_back(o.substr(start, nl - start));
+            start = nl + 1;
+        }
+        o.erase(0, start);
+        return v;
+    }
+    // Opens a connection and logs in; drops the login lines.
+    ConnId login(std::string_view nick, std::string ip = "10.0.0.1") {
+        ConnId id = open(ip);
+        feed(id, std::string(nick) + "\n");
+        lines(id);
+        for (auto& [other, _] : out)
+            if (other != id) lines(other);
+        return id;
+    }
+
+    Limits limits;
+    MemoryStorage storage;
+    std::unique_ptr<ChatCore> core;
+    std::map<ConnId, std::string> out, in;
+    std::set<ConnId> closed, paused;
+    Mono mono{std::chrono::hours(1)};
+    std::int64_t wall = 1'795'600'800'000'000;  // 2026-11-25T10:00:00Z
+    ConnId next_id = 1;
+};
+
+}  // namespace chat::server::test
