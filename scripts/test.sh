@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (CTest) in each build directory given.
+# `make test`: the whole suite (CTest) in each build directory given, with a
+# private MariaDB started for the storage tests (scripts/db.sh) unless
+# CHATD_DB already points at one.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+if [[ -z "${CHATD_DB:-}" ]]; then
+  scripts/db.sh start
+  eval "$(scripts/db.sh env)"
+fi
+export CHATD_DB CHATD_DB_PASSWORD
+status=0
 for b in "$@"; do
   echo "== tests in $b"
-  ctest --test-dir "$b" --output-on-failure -j "$(nproc)"
+  ctest --test-dir "$b" --output-on-failure -j "$(nproc)" || status=1
 done
+exit $status
