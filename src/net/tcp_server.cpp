@@ -230,28 +230,32 @@ struct TcpServer::Impl {
     }
 
     // Offers `in` (plus fresh bytes) to the handler. False if the connection is gone afterwards.
+    // The handler may close, doom or drain this very connection while it still walks the bytes, so
+    // the bytes it sees are owned here for the call: a local string, or the scratch buffer, which
+    // nothing reads into while a handler runs.
     bool offer(ConnId id, std::string_view fresh) {
         Conn* c = find(id);
-        std::string_view data;
-        const bool direct = c->in.empty();
-        if (direct) {
-            data = fresh;  // the common case: whole lines straight from the scratch buffer, no copy
-        } else {
-            c->in.append(fresh);
-            data = c->in;
+        std::string held;
+        std::string_view data = fresh;  // the common case: whole lines straight from scratch, no copy
+        if (!c->in.empty()) {
+            held.swap(c->in);
+            held.append(fresh);
+            data = held;
         }
         if (data.empty()) return true;
         std::size_t taken = handler.on_data(id, data);
         c = find(id);
         if (!c) return false;
+        if (c->closing || c->doomed) return true;  // the rest will never be offered: keep nothing
         taken = std::min(taken, data.size());
-        if (direct) {
-            // The handler cannot have read into scratch meanwhile: nothing reads synchronously from it.
-            if (taken < fresh.size()) c->in.assign(fresh.substr(taken));
-        } else {
-            c->in.erase(0, taken);
+        if (taken < data.size()) {
+            if (held.empty()) {
+                c->in.assign(data.substr(taken));
+            } else {
+                held.erase(0, taken);
+                c->in.swap(held);
+            }
         }
-        if (c->in.empty()) std::string().swap(c->in);  // release the storage
         c->stuck = taken == 0 && !c->in.empty();
         return true;
     }
@@ -390,9 +394,26 @@ struct TcpServer::Impl {
         if (c.doomed) return;
         c.doomed = true;
         c.reason = why;
-        c.out.clear();
+        // A peer that only half-closed may still read the replies to what it sent last.
+        if (why != CloseReason::PeerClosed) c.out.clear();
         std::string().swap(c.in);
         closes.push_back(c.id);
+    }
+
+    void begin_close_after_flush(Conn& c) {
+        c.closing = true;
+        std::string().swap(c.in);
+        const ConnId id = c.id;
+        const auto linger = std::chrono::milliseconds(std::max(0, opts.close_linger_ms));
+        c.linger_timer = reactor.add_timer(Clock::now() + linger, [this, id] {
+            if (Conn* conn = find(id)) {
+                conn->linger_timer = 0;
+                close_conn(*conn);
+            }
+        });
+        // Even with nothing to write, the FIN waits for flush(): draining reads into the scratch
+        // buffer, which the caller (a handler inside on_data) may still be looking at.
+        mark_dirty(c);
     }
 
     void close_conn(Conn& c) {
@@ -411,7 +432,7 @@ struct TcpServer::Impl {
                 Conn* c = find(id);
                 if (!c) continue;
                 c->dirty = false;
-                if (c->doomed || !c->writable) continue;
+                if ((c->doomed && c->reason != CloseReason::PeerClosed) || !c->writable) continue;
                 write_out(*c);
             }
             dirty_work.clear();
@@ -420,7 +441,13 @@ struct TcpServer::Impl {
                 Conn* c = find(id);
                 if (!c || !c->doomed) continue;  // closed by the handler meanwhile
                 const CloseReason why = c->reason;
-                close_conn(*c);
+                if (why == CloseReason::PeerClosed && !c->out.empty()) {
+                    // The handler is done with it; the socket lives on until the replies are out.
+                    c->doomed = false;
+                    begin_close_after_flush(*c);
+                } else {
+                    close_conn(*c);
+                }
                 handler.on_close(id, why);
             }
             closes_work.clear();
@@ -489,23 +516,9 @@ void TcpServer::send(ConnId id, std::string_view bytes) {
 }
 
 void TcpServer::close_after_flush(ConnId id) {
-    Impl& s = *impl_;
-    Impl::Conn* c = s.find(id);
+    Impl::Conn* c = impl_->find(id);
     if (!c || c->doomed || c->closing) return;
-    c->closing = true;
-    std::string().swap(c->in);
-    const auto linger = std::chrono::milliseconds(std::max(0, s.opts.close_linger_ms));
-    c->linger_timer = s.reactor.add_timer(Clock::now() + linger, [&s, id] {
-        if (Impl::Conn* conn = s.find(id)) {
-            conn->linger_timer = 0;
-            s.close_conn(*conn);
-        }
-    });
-    if (c->out.empty()) {
-        s.start_drain(*c);
-    } else {
-        s.mark_dirty(*c);
-    }
+    impl_->begin_close_after_flush(*c);
 }
 
 void TcpServer::close_now(ConnId id) {
