@@ -1,0 +1,39 @@
+// The load generator: many client connections in one epoll loop.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "load/result.hpp"
+
+namespace chat::load {
+
+enum class Proto { Chat, Irc };
+enum class Scenario { Fanout, Private, Storm, Idle, Churn };
+
+struct Options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 5000;
+    Proto proto = Proto::Chat;
+    Scenario scenario = Scenario::Fanout;
+    std::uint32_t clients = 100;
+    std::uint32_t senders = 0;  // fanout: 0 = every client sends
+    double rate = 0;            // aggregate messages/s; 0 = closed loop
+    std::uint32_t window = 16;  // closed loop: own messages in flight per sender
+    double duration = 10;       // seconds measured (fanout, private, idle hold, churn)
+    double warmup = 2;          // seconds of load before measuring
+    std::size_t size = 64;      // message text bytes
+    std::string src_first = "127.0.0.1";
+    std::uint32_t src_addrs = 0;  // 0 = enough for 200 connections per address
+    std::string run;              // run tag: nick prefix and payload tag
+    double login_wait = 60;       // seconds allowed for every client to log in
+    double drain = 5;             // seconds allowed for owed deliveries after the load stops
+    std::uint32_t churn_msgs = 3;
+    std::string channel = "#bench";
+    bool live = true;  // a line a second on stderr
+};
+
+// Runs the scenario and returns what it measured. Writes diagnostics to stderr.
+Result run_load(const Options& opt);
+
+}  // namespace chat::load
