@@ -488,6 +488,28 @@ int fault(const std::string& db_sh) {
     EXPECT(d.one("SELECT COUNT(*)" + range + " AND body = CONCAT('m', id - " + std::to_string(first) +
                  ", ' 👍')") == std::to_string(total));
     EXPECT(d.one("SELECT COUNT(*) FROM messages WHERE id > " + std::to_string(first + total - 1)) == "0");
+
+    // Shutting down while the database is away: what was accepted goes to the
+    // journal, and the next start writes it before loading anything.
+    {
+        auto st2 = make_mysql_storage(o);
+        Replies rp2(*st2);
+        REQUIRE_OR_EXIT(st2->start(20, info).empty());
+        REQUIRE_OR_EXIT(run_script(db_sh, "stop") == 0);
+        std::int64_t base = first + total;
+        for (int i = 0; i < 100; ++i)
+            st2->write(MessageEvent{base + i, now(), a.user.id, 0, "late " + std::to_string(i)});
+        st2->stop();
+        EXPECT(probe.has_data());
+        REQUIRE_OR_EXIT(run_script(db_sh, "start") == 0);
+        auto st3 = make_mysql_storage(o);
+        REQUIRE_OR_EXIT(st3->start(20, info).empty());
+        EXPECT(!probe.has_data());
+        EXPECT(info.max_message_id == base + 99);
+        REQUIRE_OR_EXIT(!info.recent_public.empty());
+        EXPECT(info.recent_public.back().body == "late 99");
+        st3->stop();
+    }
     return g_failures == 0 ? 0 : 1;
 }
 
