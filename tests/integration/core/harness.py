@@ -1,0 +1,421 @@
+"""Shared harness for the chatd integration tests: a real chatd process on a free
+port and line-oriented clients over real sockets (python3 standard library only).
+
+Every byte any client receives goes through check_line(): the server must never
+send a control character (C0 other than TAB and the LF that ends a line, DEL,
+C1), a CR, invalid UTF-8, or a line outside the grammar of PROTOCOL.md.
+"""
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+# Generous: the same tests run under ASan on a shared 2-core machine.
+TIMEOUT = float(os.environ.get("CHATD_IT_TIMEOUT", "15"))
+
+VERB_RE = re.compile(r"^[A-Z]+$")
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+stats = {"lines": 0, "bytes": 0}
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise TestFailure(what)
+
+
+def check_eq(got, want, what=""):
+    if got != want:
+        raise TestFailure(f"{what}\n   got: {got!r}\n  want: {want!r}")
+
+
+def check_bytes(data, who):
+    """No byte the server sends may be a control character other than LF and TAB, or DEL,
+    or (in the UTF-8 text) a C1 control. CR is refused too: server lines end in LF alone."""
+    for i, b in enumerate(data):
+        if (b < 0x20 and b not in (0x0A, 0x09)) or b == 0x7F:
+            raise TestFailure(f"{who}: server sent control byte 0x{b:02x} at {i} in {data[max(0, i - 40):i + 40]!r}")
+
+
+def check_line(raw, who):
+    """raw: one complete server line without its LF."""
+    stats["lines"] += 1
+    stats["bytes"] += len(raw) + 1
+    check_bytes(raw, who)
+    try:
+        text = raw.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        raise TestFailure(f"{who}: server sent invalid UTF-8 ({e}): {raw!r}")
+    for ch in text:
+        if 0x80 <= ord(ch) <= 0x9F:
+            raise TestFailure(f"{who}: server sent C1 control U+{ord(ch):04X}: {raw!r}")
+    verb, params, trailing = parse(text)
+    check(VERB_RE.match(verb) is not None, f"{who}: bad verb in {text!r}")
+    for p in params:
+        check(p != "" and not p.startswith(":"), f"{who}: bad param in {text!r}")
+    if verb in ("ERROR", "BYE"):
+        check(trailing is not None and trailing != "", f"{who}: {verb} without a trailing text: {text!r}")
+    return text
+
+
+def parse(text):
+    """PROTOCOL.md "Server lines": the verb, the params, the trailing text (or None)."""
+    if " :" in text:
+        head, trailing = text.split(" :", 1)
+    else:
+        head, trailing = text, None
+    words = head.split(" ")
+    return words[0], words[1:], trailing
+
+
+# ---------------------------------------------------------------------------
+# The server process
+
+
+def args():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--chatd", required=True)
+    return ap.parse_args()
+
+
+def listening_ports(pid):
+    """TCP ports the process `pid` listens on, from /proc (no race with other tests' servers)."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        return []
+    ports = []
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f)
+                for row in f:
+                    cols = row.split()
+                    if cols[3] == "0A" and cols[9] in inodes:
+                        ports.append(int(cols[1].rsplit(":", 1)[1], 16))
+        except OSError:
+            pass
+    return ports
+
+
+class Server:
+    """One chatd. Started with --port 0 unless `port` is given; storage in memory."""
+
+    def __init__(self, chatd, *extra, port=0, bind="127.0.0.1"):
+        self.chatd = chatd
+        self.log = tempfile.NamedTemporaryFile(prefix="chatd-it-", suffix=".log", delete=False)
+        env = dict(os.environ)
+        env.pop("CHATD_DB", None)  # --db reads it: these tests want memory storage
+        cmd = [chatd, "--bind", bind, "--port", str(port), *[str(x) for x in extra]]
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env)
+        self.host = bind
+        self.port = None
+        self.clients = []
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise TestFailure(f"chatd exited at start with {self.proc.returncode}:\n{self.stderr()}")
+            ports = listening_ports(self.proc.pid)
+            if ports:
+                self.port = ports[0]
+                break
+            time.sleep(0.01)
+        if self.port is None:
+            raise TestFailure("chatd did not start listening:\n" + self.stderr())
+        if port:
+            check_eq(self.port, port, "listening port")
+
+    def stderr(self):
+        if getattr(self, "log", None) is None:
+            return ""
+        try:
+            with open(self.log.name, "rb") as f:
+                data = f.read()
+        except OSError:
+            return ""
+        text = data.decode("utf-8", "replace")
+        lines = text.splitlines()
+        if len(lines) > 200:
+            lines = ["..."] + lines[-200:]
+        return "\n".join(lines)
+
+    def alive(self):
+        return getattr(self, "proc", None) is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=None):
+        """Signals chatd, waits for it, returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout or TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise TestFailure(f"chatd did not exit within {timeout or TIMEOUT} s of signal {sig}")
+
+    def finish(self):
+        """The end of every test: chatd still running; on SIGTERM every open connection gets
+        `BYE :server shutting down` as its last line (no PART before it), then the close; exit 0."""
+        check(self.alive(), f"chatd died during the test (exit {self.proc.returncode})")
+        self.proc.send_signal(signal.SIGTERM)
+        for c in self.clients:
+            if c.eof or c.sock.fileno() < 0:
+                continue
+            rest = c.read_to_eof()
+            check(rest and rest[-1] == "BYE :server shutting down",
+                  f"{c.name}: last lines before the close at shutdown: {rest[-3:]!r}")
+            check(not any(l.startswith("BYE") for l in rest[:-1]), f"{c.name}: one BYE only: {rest!r}")
+        rc = self.stop(signal.SIGTERM)
+        check_eq(rc, 0, "chatd exit code after SIGTERM")
+
+    def kill(self):
+        if getattr(self, "proc", None) is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def cleanup(self):
+        self.kill()
+        try:
+            os.unlink(self.log.name)
+        except (OSError, AttributeError):
+            pass
+
+    def connect(self, nick=None, **kw):
+        c = Client(self, **kw)
+        if nick is not None:
+            c.login(nick)
+        return c
+
+
+# ---------------------------------------------------------------------------
+# A line client
+
+
+class Closed(Exception):
+    pass
+
+
+class Client:
+    _count = 0
+
+    def __init__(self, server, source=None, rcvbuf=None, hello=True, name=None):
+        Client._count += 1
+        self.name = name or f"client{Client._count}"
+        self.server = server
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source:
+            self.sock.bind((source, 0))
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect((server.host, server.port))
+        server.clients.append(self)
+        self.buf = b""
+        self.eof = False
+        self.nick = None
+        self.hello = None
+        if hello:
+            self.hello = self.line()
+            check(self.hello.startswith("HELLO "), f"{self.name}: first line is not HELLO: {self.hello!r}")
+
+    def __repr__(self):
+        return self.name
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def sendline(self, text):
+        self.send((text.encode("utf-8") if isinstance(text, str) else text) + b"\n")
+
+    def _fill(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout()
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.eof = True
+            raise Closed()
+        check_bytes(data, self.name)
+        self.buf += data
+
+    def line(self, timeout=None):
+        """The next complete line, decoded; fails on timeout or on EOF."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        while b"\n" not in self.buf:
+            try:
+                self._fill(deadline)
+            except socket.timeout:
+                raise TestFailure(f"{self.name}: no line within {timeout or TIMEOUT} s (buffer {self.buf[:200]!r})")
+            except Closed:
+                raise TestFailure(f"{self.name}: connection closed while waiting for a line (rest {self.buf!r})")
+        raw, self.buf = self.buf.split(b"\n", 1)
+        return check_line(raw, self.name)
+
+    def lines_until(self, pred, timeout=None, limit=100000):
+        """Lines up to and including the first one for which pred(line) holds."""
+        out = []
+        while len(out) < limit:
+            ln = self.line(timeout)
+            out.append(ln)
+            if pred(ln):
+                return out
+        raise TestFailure(f"{self.name}: no matching line in {limit} lines")
+
+    def expect(self, *want):
+        for w in want:
+            check_eq(self.line(), w, f"{self.name}: line")
+
+    def expect_prefix(self, prefix):
+        ln = self.line()
+        check(ln.startswith(prefix), f"{self.name}: expected a line starting {prefix!r}, got {ln!r}")
+        return ln
+
+    def expect_error(self, code, arg=None):
+        """ERROR <code> [<arg>] :<text>, with exactly the given arg (none when arg is None)."""
+        ln = self.line()
+        verb, params, trailing = parse(ln)
+        want = [code] if arg is None else [code, arg]
+        check(verb == "ERROR" and params == want and trailing,
+              f"{self.name}: expected ERROR {' '.join(want)} :..., got {ln!r}")
+        return ln
+
+    def sync(self):
+        """A barrier: /ping with a fresh token; returns every line received before its PONG."""
+        token = f"s{time.monotonic_ns() % 10**12}"
+        self.sendline(f"/ping {token}")
+        got = self.lines_until(lambda l: l == f"PONG {token}")
+        return got[:-1]
+
+    def quiet(self, what=""):
+        """Nothing is pending for this client (checked with a /ping barrier)."""
+        check_eq(self.sync(), [], f"{self.name}: unexpected lines {what}")
+
+    def expect_eof(self, timeout=None):
+        """The server closes the connection with no further line."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        try:
+            while True:
+                self._fill(deadline)
+        except socket.timeout:
+            raise TestFailure(f"{self.name}: connection not closed within {timeout or TIMEOUT} s (got {self.buf!r})")
+        except Closed:
+            pass
+        self.close()
+        check_eq(self.buf, b"", f"{self.name}: bytes before the close")
+
+    def read_to_eof(self, timeout=None):
+        """Every remaining line up to the server's close; then closes the socket."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        out = []
+        try:
+            while True:
+                while b"\n" in self.buf:
+                    raw, self.buf = self.buf.split(b"\n", 1)
+                    out.append(check_line(raw, self.name))
+                self._fill(deadline)
+        except socket.timeout:
+            raise TestFailure(f"{self.name}: connection not closed within {timeout or TIMEOUT} s (got {out[-5:]!r})")
+        except Closed:
+            pass
+        self.close()
+        check_eq(self.buf, b"", f"{self.name}: a partial line before the close")
+        return out
+
+    def login(self, nick):
+        """Sends the nick; returns (welcome line, roster lines, hist lines) after END HIST."""
+        self.sendline(nick)
+        welcome = self.line()
+        verb, params, trailing = parse(welcome)
+        check(verb == "WELCOME" and len(params) == 2 and params[1].isdigit() and trailing is not None,
+              f"{self.name}: login {nick!r}: expected WELCOME, got {welcome!r}")
+        self.nick = params[0]
+        self.id = int(params[1])
+        users = self.lines_until(lambda l: l.startswith("END USERS "))
+        check_eq(users[-1], f"END USERS {len(users) - 1}", f"{self.name}: roster count")
+        for u in users[:-1]:
+            check(u.startswith("USER "), f"{self.name}: roster line {u!r}")
+        hist = self.lines_until(lambda l: l.startswith("END HIST "))
+        check_eq(hist[-1], f"END HIST {len(hist) - 1}", f"{self.name}: history count")
+        for h in hist[:-1]:
+            verb, params, trailing = parse(h)
+            check(verb == "HIST" and len(params) == 3 and TIME_RE.match(params[0]) and params[2] == "*"
+                  and trailing is not None, f"{self.name}: HIST line after WELCOME {h!r}")
+        return welcome, users[:-1], hist[:-1]
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def reset(self):
+        """Closes with an RST (SO_LINGER 0)."""
+        import struct
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+
+# ---------------------------------------------------------------------------
+# Running a test file
+
+
+def run(tests):
+    """Runs each test function with the parsed args; every Server created is killed at the end.
+    Prints the failing server's stderr on failure. Exit code 0 only when all passed."""
+    a = args()
+    created = []
+
+    real_init = Server.__init__
+
+    def tracking_init(self, *p, **kw):
+        created.append(self)
+        real_init(self, *p, **kw)
+
+    Server.__init__ = tracking_init
+    failed = 0
+    t_all = time.monotonic()
+    for t in tests:
+        t0 = time.monotonic()
+        start = len(created)
+        try:
+            t(a.chatd)
+            print(f"PASS {t.__name__} ({time.monotonic() - t0:.2f} s)", flush=True)
+        except Exception:
+            failed += 1
+            print(f"FAIL {t.__name__} ({time.monotonic() - t0:.2f} s)", flush=True)
+            traceback.print_exc()
+            for s in created[start:]:
+                print(f"--- chatd {' '.join(getattr(s, 'cmd', ['?'])[1:])} (running: {s.alive()}) stderr:")
+                print(s.stderr())
+        finally:
+            for s in created[start:]:
+                s.cleanup()
+    print(f"{len(tests) - failed}/{len(tests)} passed in {time.monotonic() - t_all:.2f} s; "
+          f"{stats['lines']} server lines ({stats['bytes']} bytes) checked for control bytes and grammar",
+          flush=True)
+    sys.exit(1 if failed else 0)
