@@ -1,0 +1,441 @@
+#include "tui/client.hpp"
+
+#include <curses.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <optional>
+
+#include "proto/text.hpp"
+#include "tui/connection.hpp"
+#include "tui/editor.hpp"
+#include "tui/help.hpp"
+#include "tui/model.hpp"
+#include "tui/terminal.hpp"
+#include "tui/view.hpp"
+#include "tui/width.hpp"
+
+namespace chat::tui {
+
+namespace {
+
+constexpr int kMaxBackoff = 30;  // seconds
+constexpr std::int64_t kQuitWaitMs = 2000;
+
+std::int64_t wall_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::int64_t mono_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// The first word of a line, ASCII-lowered: enough to spot the client's own commands.
+std::string command_word(std::string_view line) {
+    std::string w(line.substr(0, line.find(' ')));
+    for (char& c : w) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return w;
+}
+
+bool is_quit(std::string_view word) { return word == "/salir" || word == "/quit" || word == "/desconectar"; }
+
+std::string trim_spaces(std::string_view s) {
+    const auto b = s.find_first_not_of(' ');
+    if (b == std::string_view::npos) return {};
+    const auto e = s.find_last_not_of(' ');
+    return std::string(s.substr(b, e - b + 1));
+}
+
+class Client {
+public:
+    explicit Client(const Options& opt) : opt_(opt), utf8_(locale_is_utf8()), editor_(utf8_) {
+        model_.set_wanted_nick(opt.nick);
+    }
+
+    int run();
+
+private:
+    void connect();
+    void lost(std::string_view why);
+    void on_socket(short revents);
+    void on_signals();
+    void on_keys();
+    void on_key(wint_t ch, bool function_key);
+    void on_stdin();
+    void submit(std::string line);
+    void begin_quit(std::string_view line);
+    void pump_plain();
+    void print_new();
+    void finish(int code) {
+        done_ = true;
+        exit_code_ = code;
+    }
+
+    Options opt_;
+    bool utf8_;
+    Model model_;
+    Connection conn_;
+    LineEditor editor_;
+    History history_;
+    Completer completer_;
+    SignalPipe signals_;
+    std::optional<Screen> screen_;
+
+    int backoff_ = 1;
+    std::int64_t retry_at_ms_ = 0;
+    bool quitting_ = false;
+    std::int64_t quit_deadline_ms_ = 0;
+    bool done_ = false;
+    int exit_code_ = 0;
+    bool dirty_ = true;
+    int page_rows_ = 10;
+
+    // --plain
+    std::string stdin_buf_;
+    std::deque<std::string> pending_;
+    bool stdin_eof_ = false;
+    std::uint64_t printed_ = 0;
+};
+
+void Client::connect() {
+    model_.on_connecting(wall_now(), opt_.host + ":" + opt_.port);
+    if (!conn_.open(opt_.host, opt_.port)) lost(conn_.error());
+}
+
+void Client::lost(std::string_view why) {
+    conn_.close();
+    if (quitting_) {
+        model_.set_state(ConnState::Closed);
+        finish(0);
+        return;
+    }
+    if (opt_.plain) {
+        // Scripts want to know at once; there is nobody to watch a retry.
+        model_.on_disconnected(wall_now(), why, 0);
+        finish(1);
+        return;
+    }
+    model_.on_disconnected(wall_now(), why, backoff_);
+    retry_at_ms_ = mono_ms() + backoff_ * 1000;
+    backoff_ = std::min(kMaxBackoff, backoff_ * 2);
+}
+
+void Client::on_socket(short revents) {
+    std::vector<std::string> lines;
+    const auto r = conn_.on_ready(revents, lines);
+    if (r == Connection::Result::Connected) model_.on_connected(wall_now());
+    for (const std::string& line : lines) {
+        const ConnState before = model_.state();
+        const Effects fx = model_.apply(line, wall_now());
+        for (const std::string& s : fx.send) conn_.send(s);
+        if (fx.bell && screen_) beep();
+        if (model_.state() == ConnState::Online && before != ConnState::Online) backoff_ = 1;
+    }
+    if (!lines.empty()) dirty_ = true;
+    if (r == Connection::Result::Closed) lost(conn_.error());
+    if (opt_.plain) pump_plain();
+}
+
+void Client::on_signals() {
+    for (int sig : signals_.drain()) {
+        if (sig == SIGWINCH) {
+            if (screen_) screen_->resize();
+            dirty_ = true;
+        } else if (quitting_) {
+            finish(0);  // asked twice: stop waiting for the server
+        } else {
+            begin_quit("/salir");
+        }
+    }
+}
+
+void Client::begin_quit(std::string_view line) {
+    if (conn_.connected() && model_.state() == ConnState::Online) {
+        conn_.send(line);
+        quitting_ = true;
+        quit_deadline_ms_ = mono_ms() + kQuitWaitMs;
+        model_.add_info(wall_now(), "leaving");
+        dirty_ = true;
+    } else {
+        finish(0);
+    }
+}
+
+void Client::submit(std::string line) {
+    if (model_.state() == ConnState::AskingNick) {
+        const std::string nick = trim_spaces(line);
+        if (nick.empty()) return;
+        if (is_quit(command_word(nick))) {
+            finish(0);
+            return;
+        }
+        conn_.send(nick);
+        model_.nick_sent(nick);
+        return;
+    }
+    if (proto::is_blank(line)) return;
+    if (!opt_.plain) history_.add(line);
+    const std::string word = command_word(line);
+    if (word == "/clear") {
+        model_.clear_log();
+        return;
+    }
+    if (is_quit(word)) {
+        begin_quit(line);
+        return;
+    }
+    if (model_.state() != ConnState::Online) {
+        if (word == "/ayuda" || word == "/help") {
+            for (std::string_view h : client_help_lines()) model_.add_info(wall_now(), h, EntryKind::Help);
+        } else {
+            model_.add_info(wall_now(), "not connected: the line was not sent", EntryKind::Error);
+        }
+        return;
+    }
+    conn_.send(line);
+    model_.scroll_to_bottom();
+}
+
+void Client::on_keys() {
+    for (;;) {
+        wint_t ch = 0;
+        const int rc = get_wch(&ch);
+        if (rc == ERR) break;
+        on_key(ch, rc == KEY_CODE_YES);
+        dirty_ = true;
+        if (done_) break;
+    }
+}
+
+void Client::on_key(wint_t ch, bool function_key) {
+    const int page = std::max(1, page_rows_ / 2);
+    const bool tab = !function_key && ch == L'\t';
+    if (!tab) completer_.reset();
+    if (function_key) {
+        switch (ch) {
+            case KEY_LEFT: editor_.press(EditKey::Left); break;
+            case KEY_RIGHT: editor_.press(EditKey::Right); break;
+            case KEY_HOME: editor_.press(EditKey::Home); break;
+            case KEY_END:
+                if (editor_.empty()) model_.scroll_to_bottom();
+                editor_.press(EditKey::End);
+                break;
+            case KEY_BACKSPACE: editor_.press(EditKey::Backspace); break;
+            case KEY_DC: editor_.press(EditKey::Delete); break;
+            case KEY_UP:
+                if (auto l = history_.up(editor_.text())) editor_.set(*l);
+                break;
+            case KEY_DOWN:
+                if (auto l = history_.down()) editor_.set(*l);
+                break;
+            case KEY_PPAGE: model_.scroll_up(static_cast<std::size_t>(page)); break;
+            case KEY_NPAGE: model_.scroll_down(static_cast<std::size_t>(page)); break;
+            case KEY_ENTER: {
+                std::string line = editor_.text();
+                editor_.clear();
+                history_.reset();
+                submit(std::move(line));
+                break;
+            }
+            case KEY_MOUSE: {
+                MEVENT ev{};
+                if (getmouse(&ev) == OK) {
+                    if (ev.bstate & BUTTON4_PRESSED) model_.scroll_up(3);
+                    if (ev.bstate & BUTTON5_PRESSED) model_.scroll_down(3);
+                }
+                break;
+            }
+            default: break;  // KEY_RESIZE and the rest: a redraw is all they need
+        }
+        return;
+    }
+    switch (ch) {
+        case L'\r':
+        case L'\n': {
+            std::string line = editor_.text();
+            editor_.clear();
+            history_.reset();
+            submit(std::move(line));
+            break;
+        }
+        case 0x7F:
+        case 0x08: editor_.press(EditKey::Backspace); break;
+        case 0x01: editor_.press(EditKey::Home); break;
+        case 0x05: editor_.press(EditKey::End); break;
+        case 0x04: editor_.press(EditKey::Delete); break;
+        case 0x02: editor_.press(EditKey::Left); break;
+        case 0x06: editor_.press(EditKey::Right); break;
+        case 0x15: editor_.press(EditKey::KillStart); break;
+        case 0x0B: editor_.press(EditKey::KillEnd); break;
+        case 0x17: editor_.press(EditKey::KillWord); break;
+        case 0x0C: clearok(curscr, TRUE); break;
+        case 0x03:
+            if (quitting_) finish(0);
+            else begin_quit("/salir");
+            break;
+        case L'\t':
+            if (auto r = completer_.complete(editor_.text(), editor_.cursor_byte(), model_.nicks())) {
+                editor_.set(r->text, r->cursor_byte);
+            }
+            break;
+        default:
+            if (ch >= 0x20) editor_.insert(static_cast<char32_t>(ch));
+            break;
+    }
+}
+
+void Client::on_stdin() {
+    char buf[4096];
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN) return;
+        stdin_eof_ = true;
+    } else if (n == 0) {
+        stdin_eof_ = true;
+    } else {
+        stdin_buf_.append(buf, static_cast<std::size_t>(n));
+    }
+    std::size_t start = 0;
+    for (std::size_t lf; (lf = stdin_buf_.find('\n', start)) != std::string::npos; start = lf + 1) {
+        std::string line = stdin_buf_.substr(start, lf - start);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        pending_.push_back(std::move(line));
+    }
+    stdin_buf_.erase(0, start);
+    if (stdin_eof_ && !stdin_buf_.empty()) pending_.push_back(std::exchange(stdin_buf_, {}));
+    pump_plain();
+}
+
+// Lines typed ahead of the login wait for it; the first one is the nickname when none was given.
+void Client::pump_plain() {
+    while (!pending_.empty() && !done_ && !quitting_) {
+        const ConnState st = model_.state();
+        if (st == ConnState::AskingNick) {
+            std::string l = std::move(pending_.front());
+            pending_.pop_front();
+            if (proto::is_blank(l)) continue;
+            submit(std::move(l));
+            break;  // the next line waits for the answer
+        }
+        if (st != ConnState::Online) break;
+        std::string l = std::move(pending_.front());
+        pending_.pop_front();
+        submit(std::move(l));
+    }
+    if (stdin_eof_ && pending_.empty() && !quitting_ && !done_) {
+        if (model_.state() == ConnState::Online) begin_quit("/salir");
+        else if (model_.state() == ConnState::AskingNick) finish(1);
+    }
+}
+
+void Client::print_new() {
+    const auto& log = model_.log();
+    std::uint64_t fresh = model_.added() - printed_;
+    fresh = std::min<std::uint64_t>(fresh, log.size());
+    for (std::size_t i = log.size() - fresh; i < log.size(); ++i) {
+        const std::string s = format_entry_plain(log[i]) + "\n";
+        std::fwrite(s.data(), 1, s.size(), stdout);
+    }
+    printed_ = model_.added();
+    std::fflush(stdout);
+}
+
+int Client::run() {
+    if (!signals_.ok()) {
+        std::fprintf(stderr, "chat: cannot create a pipe: %s\n", std::strerror(errno));
+        return 1;
+    }
+    if (!opt_.plain) {
+        if (!::isatty(STDIN_FILENO) || !::isatty(STDOUT_FILENO)) {
+            std::fprintf(stderr, "chat: standard input and output must be a terminal (or use --plain)\n");
+            return 1;
+        }
+        screen_.emplace();
+        if (!screen_->ok()) {
+            screen_.reset();
+            std::fprintf(stderr, "chat: cannot start the terminal (is TERM set?)\n");
+            return 1;
+        }
+        init_colors();
+    }
+    connect();
+    while (!done_) {
+        if (screen_) {
+            if (dirty_) {
+                ViewInfo info{utf8_, opt_.host + ":" + opt_.port, 0};
+                if (model_.state() == ConnState::Reconnecting) {
+                    info.reconnect_in = static_cast<int>(std::max<std::int64_t>(0, retry_at_ms_ - mono_ms() + 999) / 1000);
+                }
+                page_rows_ = draw(model_, editor_, info);
+                dirty_ = false;
+            }
+        } else {
+            print_new();
+        }
+
+        pollfd fds[3];
+        nfds_t n = 0;
+        fds[n++] = {signals_.fd(), POLLIN, 0};
+        const nfds_t in_idx = (opt_.plain && stdin_eof_) ? 99 : n;
+        if (in_idx != 99) fds[n++] = {STDIN_FILENO, POLLIN, 0};
+        const nfds_t sock_idx = conn_.is_open() ? n : 99;
+        if (sock_idx != 99) fds[n++] = {conn_.fd(), conn_.poll_events(), 0};
+
+        int timeout = -1;
+        const std::int64_t now = mono_ms();
+        if (model_.state() == ConnState::Reconnecting && !conn_.is_open()) {
+            const std::int64_t left = std::max<std::int64_t>(0, retry_at_ms_ - now);
+            // Wake on each whole second left, so the countdown in the status bar moves.
+            const std::int64_t step = left % 1000 != 0 ? left % 1000 : std::min<std::int64_t>(left, 1000);
+            timeout = static_cast<int>(screen_ ? step : left);
+        }
+        if (quitting_) {
+            const int q = static_cast<int>(std::max<std::int64_t>(0, quit_deadline_ms_ - now));
+            timeout = timeout < 0 ? q : std::min(timeout, q);
+        }
+
+        const int r = ::poll(fds, n, timeout);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            std::fprintf(stderr, "chat: poll: %s\n", std::strerror(errno));
+            finish(1);
+            break;
+        }
+        if (fds[0].revents != 0) on_signals();
+        if (in_idx != 99 && fds[in_idx].revents != 0) {
+            if (!screen_) on_stdin();
+            else if ((fds[in_idx].revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) finish(1);  // the terminal is gone
+            else on_keys();
+        }
+        if (sock_idx != 99 && fds[sock_idx].revents != 0 && conn_.is_open()) on_socket(fds[sock_idx].revents);
+
+        const std::int64_t after = mono_ms();
+        if (model_.state() == ConnState::Reconnecting) {
+            dirty_ = true;
+            if (!conn_.is_open() && after >= retry_at_ms_) connect();
+        }
+        if (quitting_ && after >= quit_deadline_ms_) finish(0);
+    }
+    if (!screen_) print_new();
+    return exit_code_;
+}
+
+}  // namespace
+
+int run_client(const Options& opt) {
+    Client c(opt);
+    return c.run();
+}
+
+}  // namespace chat::tui

@@ -1,0 +1,144 @@
+#include "tui/connection.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace chat::tui {
+
+namespace {
+
+struct AddrInfo {
+    addrinfo* p = nullptr;
+    ~AddrInfo() {
+        if (p != nullptr) ::freeaddrinfo(p);
+    }
+};
+
+}  // namespace
+
+bool Connection::open(const std::string& host, const std::string& port) {
+    close();
+    error_.clear();
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    AddrInfo res;
+    // A blocking lookup: the client has nothing else to do until it knows where to go.
+    const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res.p);
+    if (rc != 0) {
+        error_ = ::gai_strerror(rc);
+        return false;
+    }
+    for (addrinfo* ai = res.p; ai != nullptr; ai = ai->ai_next) {
+        net::Fd s(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
+        if (!s) {
+            error_ = std::strerror(errno);
+            continue;
+        }
+        const int one = 1;
+        ::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // best effort: typing latency
+        int r;
+        do {
+            r = ::connect(s.get(), ai->ai_addr, ai->ai_addrlen);
+        } while (r < 0 && errno == EINTR);
+        if (r == 0 || errno == EINPROGRESS) {
+            connecting_ = r != 0;
+            fd_ = std::move(s);
+            return true;
+        }
+        error_ = std::strerror(errno);
+    }
+    return false;
+}
+
+void Connection::close() {
+    fd_.reset();
+    connecting_ = false;
+    out_.clear();
+    in_.clear();
+    framer_ = proto::LineFramer(kMaxServerLine);
+}
+
+short Connection::poll_events() const {
+    if (!fd_) return 0;
+    if (connecting_) return POLLOUT;
+    return static_cast<short>(POLLIN | (out_.empty() ? 0 : POLLOUT));
+}
+
+void Connection::send(std::string_view line) {
+    out_.append(line);
+    out_.push_back('\n');
+}
+
+Connection::Result Connection::fail(std::string why) {
+    error_ = std::move(why);
+    fd_.reset();
+    connecting_ = false;
+    return Result::Closed;
+}
+
+Connection::Result Connection::flush() {
+    while (!out_.empty()) {
+        const ssize_t n = ::send(fd_.get(), out_.data(), out_.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            return fail(std::strerror(errno));
+        }
+        out_.erase(0, static_cast<std::size_t>(n));
+    }
+    return Result::Ok;
+}
+
+Connection::Result Connection::on_ready(short revents, std::vector<std::string>& lines) {
+    if (!fd_) return Result::Closed;
+    Result result = Result::Ok;
+    if (connecting_) {
+        if ((revents & (POLLOUT | POLLERR | POLLHUP)) == 0) return Result::Ok;
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+        if (err != 0) return fail(std::strerror(err));
+        connecting_ = false;
+        result = Result::Connected;
+    }
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                return fail(std::strerror(errno));
+            }
+            if (n == 0) {
+                // Complete lines of this call (a BYE) are already in `lines`.
+                return fail("the server closed the connection");
+            }
+            in_.append(buf, static_cast<std::size_t>(n));
+            std::size_t off = 0;
+            for (;;) {
+                const auto ev = framer_.next(std::string_view(in_).substr(off));
+                off += ev.consumed;
+                if (ev.kind == proto::LineFramer::Kind::NeedMore) break;
+                if (ev.kind == proto::LineFramer::Kind::Line) lines.emplace_back(ev.line);
+            }
+            in_.erase(0, off);
+            if (static_cast<std::size_t>(n) < sizeof buf) break;
+        }
+    }
+    if (!out_.empty()) {
+        if (flush() == Result::Closed) return Result::Closed;
+    }
+    return result;
+}
+
+}  // namespace chat::tui

@@ -1,0 +1,53 @@
+// The client's TCP connection: non-blocking connect, line framing in,
+// a plain output buffer out. The poll loop asks what to wait for and calls
+// back when the socket is ready.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/fd.hpp"
+#include "proto/framer.hpp"
+
+namespace chat::tui {
+
+class Connection {
+public:
+    // Longer than any line the server sends (a 4096-byte message plus its prefix).
+    static constexpr std::size_t kMaxServerLine = 16384;
+
+    Connection() : framer_(kMaxServerLine) {}
+
+    // Starts connecting; false (and error() says why) when it failed at once.
+    bool open(const std::string& host, const std::string& port);
+    void close();
+
+    bool is_open() const { return static_cast<bool>(fd_); }
+    bool connected() const { return is_open() && !connecting_; }
+    int fd() const { return fd_.get(); }
+    short poll_events() const;  // POLLIN/POLLOUT wanted now
+
+    // Queues one client line; the LF is added here.
+    void send(std::string_view line);
+
+    enum class Result { Ok, Connected, Closed };
+    // Called with the revents poll() reported. Complete lines are appended to
+    // `lines`. Closed: the server closed or an error happened (see error()).
+    Result on_ready(short revents, std::vector<std::string>& lines);
+
+    const std::string& error() const { return error_; }
+
+private:
+    Result fail(std::string why);
+    Result flush();
+
+    net::Fd fd_;
+    bool connecting_ = false;
+    std::string out_;
+    std::string in_;
+    proto::LineFramer framer_;
+    std::string error_;
+};
+
+}  // namespace chat::tui

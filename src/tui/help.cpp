@@ -1,0 +1,33 @@
+#include "tui/help.hpp"
+
+#include <array>
+
+namespace chat::tui {
+
+namespace {
+
+constexpr std::array<std::string_view, 11> kHelp = {
+    "client: /clear empties this window's log (the server is not told)",
+    "client keys: Enter sends, Tab completes nicks (also after !) and /commands",
+    "client keys: Left/Right, Home/End or Ctrl-A/Ctrl-E move; Backspace/Delete erase",
+    "client keys: Ctrl-U erases to the start, Ctrl-K to the end, Ctrl-W the word before the cursor",
+    "client keys: Up/Down walk the lines sent before",
+    "client keys: PgUp/PgDn or the mouse wheel scroll the log; End on an empty line jumps back",
+    "client keys: Ctrl-L redraws the screen; Ctrl-C or /salir quits",
+    "client: the user list on the right hides when the terminal is under 60 columns",
+    "client: a lost server is retried after 1, 2, 4 ... up to 30 s, with the same nick",
+    "client: lines that name you are highlighted and ring the bell, as do private messages",
+    "client: start with --plain for a line-by-line mode without the full screen",
+};
+
+constexpr std::array<std::string_view, 18> kCommands = {
+    "/ayuda",  "/clear", "/desconectar", "/estado", "/help",   "/historial", "/history", "/list", "/listar",
+    "/msg",    "/perfil", "/ping",       "/pong",   "/profile", "/quit",     "/salir",   "/status", "/who",
+};
+
+}  // namespace
+
+std::span<const std::string_view> client_help_lines() { return kHelp; }
+std::span<const std::string_view> command_names() { return kCommands; }
+
+}  // namespace chat::tui

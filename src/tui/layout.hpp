@@ -1,0 +1,25 @@
+// Formatted log entries broken into screen rows (pure; the view draws them).
+#pragma once
+
+#include <vector>
+
+#include "tui/model.hpp"
+
+namespace chat::tui {
+
+struct Cell {
+    char32_t cp = U' ';    // what to draw: already '?' for anything not drawable
+    int width = 1;         // 0 for a combining mark drawn onto the cell before it
+    unsigned short span = 0;  // index of the Span it came from (its look)
+};
+using Row = std::vector<Cell>;
+
+// Breaks `spans` into rows of at most `cols` columns, at the last space when
+// a row overflows (or anywhere when a word is longer than a row). Rows after
+// the first begin with `indent` blank columns (those cells have span 0).
+std::vector<Row> wrap_spans(const std::vector<Span>& spans, int cols, int indent, bool utf8);
+
+// Columns of a row.
+int row_width(const Row& r);
+
+}  // namespace chat::tui

@@ -1,0 +1,349 @@
+#include "tui/model.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include "proto/names.hpp"
+#include "proto/server_line.hpp"
+#include "proto/text.hpp"
+#include "tui/help.hpp"
+#include "tui/strings.hpp"
+
+namespace chat::tui {
+
+namespace {
+
+using proto::sanitize_text;
+
+std::string param(const proto::ServerLine& sl, std::size_t i) {
+    return i < sl.params.size() ? sanitize_text(sl.params[i]) : std::string();
+}
+
+bool same_nick(std::string_view a, std::string_view b) {
+    return !a.empty() && proto::fold_nick(a) == proto::fold_nick(b);
+}
+
+bool is_word_byte(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    // Any byte of a non-ASCII code point counts as part of a word, so "Begoñas" is not "Begoña".
+    return u >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           c == '_' || c == '-';
+}
+
+}  // namespace
+
+Effects Model::apply(std::string_view line, std::int64_t now) {
+    Effects fx;
+    proto::ServerLine sl;
+    if (!proto::parse_server_line(line, sl)) return fx;
+    const std::string_view v = sl.verb;
+    const std::string trailing = sanitize_text(sl.trailing);
+
+    if (v == "HELLO") {
+        server_name_ = param(sl, 0);
+        add({now, EntryKind::Info, {}, cat(server_name_, ": ", trailing)});
+        if (!wanted_nick_.empty()) {
+            fx.send.push_back(wanted_nick_);
+            state_ = ConnState::LoggingIn;
+        } else {
+            state_ = ConnState::AskingNick;
+            add({now, EntryKind::Info, {}, "type your nickname and press Enter"});
+        }
+    } else if (v == "WELCOME") {
+        nick_ = param(sl, 0);
+        wanted_nick_ = nick_;
+        my_status_ = "disponible";
+        state_ = ConnState::Online;
+        retry_in_ = 0;
+        roster_is_login_ = true;
+        hist_is_login_ = true;
+        add({now, EntryKind::Info, {}, trailing.empty() ? cat("logged in as ", nick_) : trailing});
+    } else if (v == "USER") {
+        if (!collecting_users_) {
+            collecting_users_ = true;
+            pending_users_.clear();
+        }
+        pending_users_.push_back({param(sl, 0), param(sl, 1)});
+    } else if (v == "END" && !sl.params.empty() && sl.params[0] == "USERS") {
+        std::vector<User> list = std::move(pending_users_);
+        pending_users_.clear();
+        collecting_users_ = false;
+        if (!roster_is_login_) {
+            std::string text;
+            for (const User& u : list) {
+                if (!text.empty()) text += ", ";
+                text += cat(u.nick, " (", u.status, ")");
+            }
+            add({now, EntryKind::Users, {}, cat(std::to_string(list.size()), " online: ", text)});
+        }
+        roster_is_login_ = false;
+        users_.clear();
+        for (User& u : list) upsert_user(u.nick, u.status);
+        if (const User* me = find_user(nick_)) my_status_ = me->status;
+    } else if (v == "JOIN") {
+        upsert_user(param(sl, 0), param(sl, 1));
+        add({now, EntryKind::Join, param(sl, 0), param(sl, 1)});
+    } else if (v == "PART") {
+        remove_user(param(sl, 0));
+        add({now, EntryKind::Part, param(sl, 0), trailing});
+    } else if (v == "STATUS") {
+        const std::string who = param(sl, 0), status = param(sl, 1);
+        upsert_user(who, status);
+        if (same_nick(who, nick_)) my_status_ = status;
+        add({now, EntryKind::Status, who, status});
+    } else if (v == "MSG") {
+        const std::string from = param(sl, 0);
+        LogEntry e{now, same_nick(from, nick_) ? EntryKind::Own : EntryKind::Public, from, trailing};
+        e.mention = e.kind == EntryKind::Public && mentions_me(trailing);
+        fx.bell = e.mention;
+        add(std::move(e));
+    } else if (v == "PRIV") {
+        const std::string from = param(sl, 0), to = param(sl, 1);
+        if (same_nick(from, nick_)) {
+            add({now, EntryKind::PrivOut, to, trailing});
+        } else {
+            add({now, EntryKind::PrivIn, from, trailing});
+            fx.bell = true;
+        }
+    } else if (v == "HIST") {
+        std::int64_t t = 0;
+        if (sl.params.empty() || !proto::parse_time(sl.params[0], t)) t = now;
+        const std::string from = param(sl, 1), to = param(sl, 2);
+        LogEntry e{t, EntryKind::Public, from, trailing};
+        if (to == "*") {
+            if (same_nick(from, nick_)) e.kind = EntryKind::Own;
+        } else if (same_nick(from, nick_)) {
+            e.kind = EntryKind::PrivOut;
+            e.nick = to;
+        } else {
+            e.kind = EntryKind::PrivIn;
+        }
+        e.history = true;
+        add(std::move(e));
+    } else if (v == "END" && !sl.params.empty() && sl.params[0] == "HIST") {
+        if (!hist_is_login_) {
+            add({now, EntryKind::Info, {}, cat("end of history (", param(sl, 1), " messages)")});
+        }
+        hist_is_login_ = false;
+    } else if (v == "HELP") {
+        add({now, EntryKind::Help, {}, trailing});
+    } else if (v == "END" && !sl.params.empty() && sl.params[0] == "HELP") {
+        for (std::string_view h : client_help_lines()) add({now, EntryKind::Help, {}, std::string(h)});
+    } else if (v == "PROFILE") {
+        std::string fields;
+        for (std::size_t i = 1; i < sl.params.size(); ++i) {
+            if (!fields.empty()) fields += ' ';
+            fields += sanitize_text(sl.params[i]);
+        }
+        add({now, EntryKind::Profile, param(sl, 0), fields});
+    } else if (v == "PING") {
+        const std::string_view token = sl.params.empty() ? std::string_view() : sl.params[0];
+        fx.send.push_back(proto::is_valid_token(token) ? cat("/pong ", token) : "/pong");
+    } else if (v == "PONG") {
+        add({now, EntryKind::Info, {}, cat("PONG ", param(sl, 0))});
+    } else if (v == "ERROR") {
+        const std::string code = param(sl, 0);
+        std::string text = code;
+        if (sl.params.size() > 1) text += cat(" ", param(sl, 1));
+        text += cat(": ", trailing);
+        add({now, EntryKind::Error, {}, text});
+        const bool refused = code == "nick-invalid" || code == "nick-in-use" || code == "unavailable";
+        if (refused && state_ != ConnState::Online) {
+            state_ = ConnState::AskingNick;
+            wanted_nick_.clear();
+            add({now, EntryKind::Info, {}, "type another nickname and press Enter"});
+        }
+    } else if (v == "BYE") {
+        add({now, EntryKind::Info, {}, cat("server closes the connection: ", trailing)});
+        fx.bye = true;
+    } else {
+        add({now, EntryKind::Info, {}, sanitize_text(line)});
+    }
+    return fx;
+}
+
+void Model::on_connecting(std::int64_t now, std::string_view where) {
+    state_ = ConnState::Connecting;
+    retry_in_ = 0;
+    add({now, EntryKind::Info, {}, cat("connecting to ", sanitize_text(where))});
+}
+
+void Model::on_connected(std::int64_t) { state_ = ConnState::LoggingIn; }
+
+void Model::on_disconnected(std::int64_t now, std::string_view why, int retry_in) {
+    const bool was_online = state_ == ConnState::Online;
+    retry_in_ = retry_in;
+    state_ = retry_in > 0 ? ConnState::Reconnecting : ConnState::Closed;
+    users_.clear();
+    collecting_users_ = false;
+    pending_users_.clear();
+    std::string text = was_online ? "connection lost" : "no connection";
+    if (!why.empty()) text += cat(": ", sanitize_text(why));
+    if (retry_in > 0) text += cat("; retrying in ", std::to_string(retry_in), " s");
+    add({now, EntryKind::Error, {}, text});
+}
+
+void Model::add_info(std::int64_t now, std::string_view text, EntryKind kind) {
+    add({now, kind, {}, sanitize_text(text)});
+}
+
+void Model::clear_log() {
+    log_.clear();
+    scroll_ = 0;
+    unread_ = 0;
+}
+
+void Model::nick_sent(std::string_view nick) {
+    wanted_nick_ = nick;
+    state_ = ConnState::LoggingIn;
+}
+
+void Model::scroll_up(std::size_t n) {
+    const std::size_t max = log_.empty() ? 0 : log_.size() - 1;
+    scroll_ = std::min(max, scroll_ + n);
+}
+
+void Model::scroll_down(std::size_t n) {
+    scroll_ = n >= scroll_ ? 0 : scroll_ - n;
+    if (scroll_ == 0) unread_ = 0;
+    unread_ = std::min(unread_, scroll_);
+}
+
+void Model::scroll_to_bottom() {
+    scroll_ = 0;
+    unread_ = 0;
+}
+
+const User* Model::find_user(std::string_view nick) const {
+    if (nick.empty()) return nullptr;
+    const std::string key = proto::fold_nick(nick);
+    for (const User& u : users_) {
+        if (proto::fold_nick(u.nick) == key) return &u;
+    }
+    return nullptr;
+}
+
+std::vector<std::string> Model::nicks() const {
+    std::vector<std::string> out;
+    out.reserve(users_.size());
+    for (const User& u : users_) out.push_back(u.nick);
+    return out;
+}
+
+void Model::add(LogEntry e) {
+    log_.push_back(std::move(e));
+    ++added_;
+    if (scroll_ > 0) {
+        ++scroll_;
+        ++unread_;
+    }
+    while (log_.size() > scrollback_ && !log_.empty()) log_.pop_front();
+    if (!log_.empty() && scroll_ > log_.size() - 1) scroll_ = log_.size() - 1;
+    unread_ = std::min(unread_, scroll_);
+}
+
+void Model::upsert_user(std::string_view nick, std::string_view status) {
+    if (nick.empty()) return;
+    const std::string key = proto::fold_nick(nick);
+    for (User& u : users_) {
+        if (proto::fold_nick(u.nick) == key) {
+            u.status = status;
+            return;
+        }
+    }
+    auto pos = std::find_if(users_.begin(), users_.end(), [&](const User& u) {
+        return !proto::nick_less(u.nick, nick);
+    });
+    users_.insert(pos, User{std::string(nick), std::string(status)});
+}
+
+void Model::remove_user(std::string_view nick) {
+    const std::string key = proto::fold_nick(nick);
+    std::erase_if(users_, [&](const User& u) { return proto::fold_nick(u.nick) == key; });
+}
+
+bool Model::mentions_me(std::string_view text) const {
+    if (nick_.empty()) return false;
+    const std::string hay = proto::fold_nick(text);
+    const std::string needle = proto::fold_nick(nick_);
+    for (std::size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + 1)) {
+        const bool left_ok = pos == 0 || !is_word_byte(hay[pos - 1]);
+        const std::size_t end = pos + needle.size();
+        const bool right_ok = end == hay.size() || !is_word_byte(hay[end]);
+        if (left_ok && right_ok) return true;
+    }
+    return false;
+}
+
+std::vector<Span> format_entry(const LogEntry& e, bool with_seconds) {
+    std::vector<Span> out;
+    char clock[16] = "";
+    const std::time_t t = static_cast<std::time_t>(e.time);
+    std::tm tm{};
+    if (localtime_r(&t, &tm) != nullptr) {
+        std::strftime(clock, sizeof clock, with_seconds ? "%H:%M:%S " : "%H:%M ", &tm);
+    }
+    out.push_back({clock, Style::Time, {}});
+    switch (e.kind) {
+        case EntryKind::Public:
+            out.push_back({cat("<", e.nick, ">"), Style::Nick, e.nick});
+            out.push_back({cat(" ", e.text), e.mention ? Style::Mention : Style::Text, {}});
+            break;
+        case EntryKind::Own:
+            out.push_back({cat("<", e.nick, ">"), Style::OwnNick, e.nick});
+            out.push_back({cat(" ", e.text), Style::OwnText, {}});
+            break;
+        case EntryKind::PrivIn:
+            out.push_back({cat("<- ", e.nick, ":"), Style::Private, e.nick});
+            out.push_back({cat(" ", e.text), Style::Text, {}});
+            break;
+        case EntryKind::PrivOut:
+            out.push_back({cat("-> ", e.nick, ":"), Style::Private, e.nick});
+            out.push_back({cat(" ", e.text), Style::OwnText, {}});
+            break;
+        case EntryKind::Join:
+            out.push_back({cat("--> ", e.nick, " joined (", e.text, ")"), Style::Event, {}});
+            break;
+        case EntryKind::Part:
+            out.push_back({cat("<-- ", e.nick, " left (", e.text, ")"), Style::Event, {}});
+            break;
+        case EntryKind::Status:
+            out.push_back({cat("--- ", e.nick, " is now ", e.text), Style::Event, {}});
+            break;
+        case EntryKind::Error:
+            out.push_back({cat("!!! ", e.text), Style::Error, {}});
+            break;
+        case EntryKind::Info:
+            out.push_back({cat("--- ", e.text), Style::Info, {}});
+            break;
+        case EntryKind::Help:
+            out.push_back({cat("  ", e.text), Style::Info, {}});
+            break;
+        case EntryKind::Profile:
+            out.push_back({cat("--- profile ", e.nick, ": ", e.text), Style::Info, {}});
+            break;
+        case EntryKind::Users:
+            out.push_back({cat("--- ", e.text), Style::Info, {}});
+            break;
+    }
+    return out;
+}
+
+std::string format_entry_plain(const LogEntry& e) {
+    std::string out;
+    for (const Span& s : format_entry(e, true)) out += s.text;
+    return out;
+}
+
+unsigned nick_color(std::string_view nick, unsigned n) {
+    if (n == 0) return 0;
+    std::uint32_t h = 2166136261u;  // FNV-1a: tiny, and stable across runs and builds
+    for (unsigned char c : proto::fold_nick(nick)) {
+        h ^= c;
+        h *= 16777619u;
+    }
+    return h % n;
+}
+
+}  // namespace chat::tui

@@ -1,0 +1,152 @@
+// The client's model: server lines in, users, statuses, the chat log, unread
+// marks and connection state out. Pure: no I/O, no clock, no curses; the
+// caller passes the time and performs the lines the model asks to send.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chat::tui {
+
+enum class EntryKind {
+    Public,    // nick: sender
+    Own,       // a public message of mine (the server's echo)
+    PrivIn,    // nick: sender
+    PrivOut,   // nick: recipient
+    Join,      // nick, text: status
+    Part,      // nick, text: reason
+    Status,    // nick, text: new status
+    Error,     // text: "code [arg]: text"
+    Info,      // text: client or server information (HELLO, BYE, PONG, connection)
+    Help,      // text: one help line
+    Profile,   // nick, text: the formatted fields
+    Users,     // text: "a (disponible), b (ocupado)"
+};
+
+struct LogEntry {
+    std::int64_t time = 0;  // unix seconds
+    EntryKind kind = EntryKind::Info;
+    std::string nick;
+    std::string text;  // already sanitized
+    bool mention = false;
+    bool history = false;  // came from a HIST line
+};
+
+struct User {
+    std::string nick;
+    std::string status;
+};
+
+enum class ConnState {
+    Connecting,    // TCP connect in progress
+    LoggingIn,     // connected, HELLO or WELCOME not yet seen
+    AskingNick,    // the server waits for a nickname the user must type
+    Online,        // WELCOME seen
+    Reconnecting,  // lost; a new attempt is scheduled
+    Closed,        // gone for good (quitting, or plain mode)
+};
+
+// What the caller must do after a server line.
+struct Effects {
+    std::vector<std::string> send;  // client lines, without LF
+    bool bell = false;
+    bool bye = false;  // BYE arrived: the server closes the connection next
+};
+
+class Model {
+public:
+    static constexpr std::size_t kDefaultScrollback = 10000;
+
+    explicit Model(std::size_t scrollback = kDefaultScrollback) : scrollback_(scrollback) {}
+
+    // One server line without its LF. `now` is the local unix time used to stamp entries.
+    Effects apply(std::string_view line, std::int64_t now);
+
+    // Connection events driven by the client loop.
+    void on_connecting(std::int64_t now, std::string_view where);
+    void on_connected(std::int64_t now);
+    // The connection is gone; `retry_in` seconds until the next attempt (0: no retry).
+    void on_disconnected(std::int64_t now, std::string_view why, int retry_in);
+
+    // Adds a client-side line to the log (help, usage, local errors).
+    void add_info(std::int64_t now, std::string_view text, EntryKind kind = EntryKind::Info);
+    void clear_log();
+
+    // The nick to log in with; the model sends it on HELLO when set.
+    void set_wanted_nick(std::string_view nick) { wanted_nick_ = nick; }
+    const std::string& wanted_nick() const { return wanted_nick_; }
+    // The user typed a line while AskingNick: it is sent as the nickname.
+    void nick_sent(std::string_view nick);
+
+    // Scrolling is counted in log entries from the bottom; new entries that
+    // arrive while scrolled up do not move the view and are counted as unread.
+    void scroll_up(std::size_t n);
+    void scroll_down(std::size_t n);
+    void scroll_to_bottom();
+    std::size_t scroll_offset() const { return scroll_; }
+    std::size_t unread() const { return unread_; }
+
+    ConnState state() const { return state_; }
+    void set_state(ConnState s) { state_ = s; }
+    int retry_in() const { return retry_in_; }
+    const std::string& nick() const { return nick_; }  // as the server spells it, empty before WELCOME
+    const std::string& my_status() const { return my_status_; }
+    const std::string& server_name() const { return server_name_; }
+    const std::vector<User>& users() const { return users_; }
+    const std::deque<LogEntry>& log() const { return log_; }
+    // Entries ever added (not lowered by clear_log or the scrollback limit): --plain prints the new ones.
+    std::uint64_t added() const { return added_; }
+    const User* find_user(std::string_view nick) const;
+    // Nicks for completion, in roster order.
+    std::vector<std::string> nicks() const;
+
+private:
+    void add(LogEntry e);
+    void upsert_user(std::string_view nick, std::string_view status);
+    void remove_user(std::string_view nick);
+    bool mentions_me(std::string_view text) const;
+
+    std::size_t scrollback_;
+    std::deque<LogEntry> log_;
+    std::uint64_t added_ = 0;
+    std::size_t scroll_ = 0;
+    std::size_t unread_ = 0;
+
+    ConnState state_ = ConnState::Connecting;
+    int retry_in_ = 0;
+    std::string server_name_;
+    std::string wanted_nick_;
+    std::string nick_;
+    std::string my_status_;
+    std::vector<User> users_;
+
+    // USER lines are collected until END USERS; the first list after WELCOME
+    // is the roster, later ones answer /listar and are also logged.
+    std::vector<User> pending_users_;
+    bool collecting_users_ = false;
+    bool roster_is_login_ = false;
+    bool hist_is_login_ = false;
+};
+
+// A piece of a formatted entry with one look.
+enum class Style { Time, Nick, OwnNick, Text, OwnText, Private, Event, Error, Info, Mention };
+
+struct Span {
+    std::string text;
+    Style style = Style::Text;
+    std::string nick;  // for Nick/OwnNick/Private: whose color
+};
+
+// How an entry reads, shared by the curses view and --plain. `clock` is
+// "HH:MM" (curses) or "HH:MM:SS" (plain); times are shown in local time.
+std::vector<Span> format_entry(const LogEntry& e, bool with_seconds);
+std::string format_entry_plain(const LogEntry& e);
+
+// Stable per-nick color index in [0, n): a hash of the case-folded nick.
+unsigned nick_color(std::string_view nick, unsigned n);
+
+}  // namespace chat::tui

@@ -1,0 +1,52 @@
+// The terminal side of the client: signals as a readable fd, the curses
+// screen as an object that always gives the terminal back.
+#pragma once
+
+#include <csignal>
+#include <vector>
+
+#include "net/fd.hpp"
+
+struct screen;  // ncurses' SCREEN
+
+namespace chat::tui {
+
+// SIGWINCH, SIGINT, SIGTERM and SIGHUP written as bytes into a pipe, so the
+// poll loop has one way of waiting. One instance at a time.
+class SignalPipe {
+public:
+    SignalPipe();
+    ~SignalPipe();
+    SignalPipe(const SignalPipe&) = delete;
+    SignalPipe& operator=(const SignalPipe&) = delete;
+
+    bool ok() const { return static_cast<bool>(read_); }
+    int fd() const { return read_.get(); }
+    // Reads the pending signal numbers (without blocking).
+    std::vector<int> drain();
+
+private:
+    net::Fd read_;
+    net::Fd write_;
+    std::vector<std::pair<int, struct sigaction>> saved_;
+};
+
+// The curses screen. While one exists, a fatal signal (SIGSEGV, SIGABRT,
+// SIGBUS, SIGFPE, SIGILL) restores the terminal before the process dies.
+class Screen {
+public:
+    Screen();
+    ~Screen();
+    Screen(const Screen&) = delete;
+    Screen& operator=(const Screen&) = delete;
+
+    bool ok() const { return ok_; }
+    // Asks the kernel for the window size and tells curses.
+    void resize();
+
+private:
+    screen* screen_ = nullptr;
+    bool ok_ = false;
+};
+
+}  // namespace chat::tui

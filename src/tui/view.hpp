@@ -1,0 +1,26 @@
+// The curses views: they only draw the model and the editor.
+#pragma once
+
+#include <string>
+
+#include "tui/editor.hpp"
+#include "tui/model.hpp"
+
+namespace chat::tui {
+
+inline constexpr int kSidebarMinCols = 60;  // narrower terminals hide the user list
+
+struct ViewInfo {
+    bool utf8 = true;
+    std::string where;     // host:port
+    int reconnect_in = 0;  // seconds left, while reconnecting
+};
+
+// Sets up the color pairs; call once after the screen exists.
+void init_colors();
+
+// Redraws the whole screen from the model. Returns the number of log rows
+// shown (the page size for PgUp/PgDn).
+int draw(const Model& m, LineEditor& ed, const ViewInfo& info);
+
+}  // namespace chat::tui

@@ -1,0 +1,64 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "env.hpp"
+#include "proto/text.hpp"
+#include "tui/layout.hpp"
+
+using namespace chat::tui;
+
+namespace {
+
+std::string row_text(const Row& r) {
+    std::string s;
+    for (const Cell& c : r) chat::proto::encode_utf8(c.cp, s);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("a short entry is one row; a long one wraps at a space with an indent") {
+    test_env();
+    const std::vector<Span> spans = {{"12:00 ", Style::Time, {}},
+                                     {"<ana>", Style::Nick, "ana"},
+                                     {" uno dos tres cuatro", Style::Text, {}}};
+    auto rows = wrap_spans(spans, 40, 6, true);
+    REQUIRE(rows.size() == 1);
+    CHECK(row_text(rows[0]) == "12:00 <ana> uno dos tres cuatro");
+    CHECK(rows[0][6].span == 1);
+
+    rows = wrap_spans(spans, 20, 6, true);
+    REQUIRE(rows.size() == 2);
+    CHECK(row_text(rows[0]) == "12:00 <ana> uno dos");
+    CHECK(row_text(rows[1]) == "      tres cuatro");
+    for (const Row& r : rows) CHECK(row_width(r) <= 20);
+}
+
+TEST_CASE("wide characters never straddle the edge; every row fits") {
+    test_env();
+    const std::vector<Span> spans = {{"中中中中中中中中中中😀😀", Style::Text, {}}};
+    const auto rows = wrap_spans(spans, 7, 0, true);
+    REQUIRE(rows.size() == 4);
+    for (const Row& r : rows) CHECK(row_width(r) <= 7);
+    CHECK(row_text(rows[0]) == "中中中");
+    CHECK(row_text(rows[3]) == "中😀😀");
+}
+
+TEST_CASE("what cannot be drawn becomes '?'") {
+    test_env();
+    const std::vector<Span> spans = {{std::string("a\x1b[31m\xff") + "ñ", Style::Text, {}}};
+    auto rows = wrap_spans(spans, 80, 0, true);
+    REQUIRE(rows.size() == 1);
+    CHECK(row_text(rows[0]) == "a?[31m?ñ");
+    rows = wrap_spans(spans, 80, 0, false);  // a terminal that is not UTF-8
+    CHECK(row_text(rows[0]) == "a?[31m??");
+}
+
+TEST_CASE("combining marks stay on their base character") {
+    test_env();
+    const auto rows = wrap_spans({{"cafe\u0301", Style::Text, {}}}, 4, 0, true);
+    REQUIRE(rows.size() == 1);
+    CHECK(row_width(rows[0]) == 4);
+    CHECK(row_text(rows[0]) == "cafe\u0301");
+}
