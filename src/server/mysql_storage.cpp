@@ -3,6 +3,9 @@
 #include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <pthread.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <charconv>
@@ -424,11 +427,19 @@ public:
         if (!query("SELECT COALESCE(MAX(id), 0) FROM sessions", 1, rows) || rows.empty())
             return "cannot read session ids: " + last_error_;
         info.max_session_id = to_i64(rows[0][0]);
+        // The thread starts with every signal blocked: chatd takes SIGTERM and
+        // SIGINT through a signalfd, which only works if no thread lets the
+        // kernel deliver them the default way (killing the process).
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         try {
             thread_ = std::thread([this] { run(); });
         } catch (const std::exception& e) {
+            pthread_sigmask(SIG_SETMASK, &old, nullptr);
             return std::string("cannot start the storage thread: ") + e.what();
         }
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
         LOG_INFO("storage: %s, schema version %d, journal %s, batch %zu, flush %d ms", describe().c_str(),
                  mysql_sql::kSchemaVersion, journal_.path().c_str(), opt_.batch, opt_.flush_ms);
         return {};
