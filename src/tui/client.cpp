@@ -165,7 +165,7 @@ void Client::begin_quit(std::string_view line) {
         conn_.send(line);
         quitting_ = true;
         quit_deadline_ms_ = mono_ms() + kQuitWaitMs;
-        model_.add_info(wall_now(), "leaving");
+        if (screen_) model_.add_info(wall_now(), "leaving");
         dirty_ = true;
     } else {
         finish(0);

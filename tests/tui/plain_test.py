@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""End-to-end test of `chat --plain` against a real chatd: lines from standard
+input are sent, events come out as readable lines, end of input quits.
+
+usage: plain_test.py --chatd PATH --chat PATH
+"""
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+
+DEADLINE = 20.0
+
+
+class Fail(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(path, port):
+    proc = subprocess.Popen([path, "--bind", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise Fail(f"chatd exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise Fail("chatd did not start listening")
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def plain(chat, port, stdin_text, *extra, env_extra=None):
+    env = dict(os.environ, LC_ALL="C.UTF-8")
+    env.update(env_extra or {})
+    r = subprocess.run([chat, "--plain", "--host", "127.0.0.1", "--port", str(port), *extra],
+                       input=stdin_text.encode(), capture_output=True, timeout=DEADLINE, env=env)
+    return r.returncode, r.stdout.decode("utf-8", "replace")
+
+
+def expect(cond, msg, out=""):
+    if not cond:
+        raise Fail(msg + ("\n--- output:\n" + out if out else ""))
+
+
+def run(args):
+    port = free_port()
+    server = start_server(args.chatd, port)
+    try:
+        # Lines typed ahead of the login are sent after it; end of input quits cleanly.
+        rc, out = plain(args.chat, port, "hola desde plain 😀\n/estado ausente\n!ana nota\n/ayuda\n",
+                        "--nick", "ana")
+        expect(rc == 0, f"exit status {rc}", out)
+        lines = out.splitlines()
+        expect(any(l.endswith(" <ana> hola desde plain 😀") for l in lines), "own public message", out)
+        expect(any(l.endswith(" --- ana is now ausente") for l in lines), "status change", out)
+        expect(any(l.endswith(" -> ana: nota") for l in lines), "private message to oneself", out)
+        expect(any("client: /clear" in l for l in lines), "client help after the server's", out)
+        expect("server closes the connection" in lines[-1], "BYE last", out)
+        expect(all("\x1b" not in l for l in lines), "escape sequence in plain output", out)
+
+        # Without --nick the first line is the nickname; a refused one is reported and the next is tried.
+        rc, out = plain(args.chat, port, "-mal\nzoe\nhola\n")
+        expect(rc == 0, f"exit status {rc}", out)
+        expect("!!! nick-invalid" in out, "the refused nick is reported", out)
+        expect(" <zoe> hola" in out, "the second nick logged in and spoke", out)
+
+        # A non-UTF-8 locale does not break it.
+        rc, out = plain(args.chat, port, "hola\n", "--nick", "Begoña", env_extra={"LC_ALL": "C"})
+        expect(rc == 0 and "<Begoña> hola" in out, f"C locale: exit status {rc}", out)
+
+        # An invalid --nick is refused before connecting.
+        rc, out = plain(args.chat, port, "", "--nick", ".dot")
+        expect(rc == 2, f"invalid --nick: exit status {rc}", out)
+
+        # Losing the server ends --plain with a non-zero status.
+        env = dict(os.environ, LC_ALL="C.UTF-8")
+        client = subprocess.Popen([args.chat, "--plain", "--port", str(port), "--nick", "eva"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        try:
+            end = time.monotonic() + DEADLINE
+            seen = b""
+            while b"eva" not in seen and time.monotonic() < end:
+                seen += client.stdout.readline()
+            expect(b"eva" in seen, "no welcome for eva", seen.decode("utf-8", "replace"))
+            stop(server)
+            rc = client.wait(DEADLINE)
+            rest = client.stdout.read().decode("utf-8", "replace")
+            expect(rc == 1, f"lost server: exit status {rc}", rest)
+            expect("connection lost" in rest, "lost server is reported", rest)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+            client.stdin.close()
+            client.stdout.close()
+
+        # Nothing listening: --plain gives up at once.
+        rc, out = plain(args.chat, port, "", "--nick", "eva")
+        expect(rc == 1 and "no connection" in out, f"no server: exit status {rc}", out)
+    finally:
+        stop(server)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--chatd", required=True)
+    ap.add_argument("--chat", required=True)
+    args = ap.parse_args()
+    try:
+        run(args)
+    except (Fail, subprocess.TimeoutExpired) as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
