@@ -276,6 +276,23 @@ class Client:
         raw, self.buf = self.buf.split(b"\n", 1)
         return check_line(raw, self.name)
 
+    EOF = object()
+
+    def try_line(self, timeout):
+        """The next line, None if none came within `timeout`, or Client.EOF at the close."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            if self.eof:
+                return Client.EOF
+            try:
+                self._fill(deadline)
+            except socket.timeout:
+                return None
+            except Closed:
+                return Client.EOF
+        raw, self.buf = self.buf.split(b"\n", 1)
+        return check_line(raw, self.name)
+
     def lines_until(self, pred, timeout=None, limit=100000):
         """Lines up to and including the first one for which pred(line) holds."""
         out = []
