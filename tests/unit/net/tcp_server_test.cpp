@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -600,4 +601,55 @@ TEST_CASE("tcp server: out of fds, queued connections are shed and existing clie
     CHECK(h.server.shed_count() >= kExtra - 2);
     CHECK(h.handler.opened.size() >= 2);
     CHECK(first.read_n(11) == "still here\n");
+}
+
+TEST_CASE("tcp server: more queued connections than one accept pass takes are all accepted") {
+    constexpr int kClients = 1100;  // beyond the per-turn accept budget
+    if (TcpServer::fd_capacity() < 2 * kClients + 64) {
+        MESSAGE("fd limit too low for this test; skipped");
+        return;
+    }
+    Harness h;
+    h.handler.echo = false;
+    std::vector<std::unique_ptr<Client>> clients;
+    // All of them wait in the listen queue before the loop runs: one edge for the lot.
+    for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<Client>(h.server.port()));
+    REQUIRE(h.run_until([&] { return h.handler.opened.size() == kClients; }));
+    CHECK(h.server.connection_count() == kClients);
+    clients.clear();
+    REQUIRE(h.run_until([&] { return h.server.connection_count() == 0; }));
+    CHECK(h.handler.closed.size() == kClients);
+}
+
+TEST_CASE("tcp server: one fast sender does not starve the others") {
+    Harness h;
+    h.handler.echo = false;
+    Client flood(h.server.port());
+    Client quiet(h.server.port());
+    REQUIRE(h.run_until([&] { return h.handler.opened.size() == 2; }));
+    const ConnId flood_id = h.handler.opened[0], quiet_id = h.handler.opened[1];
+    // Everything the kernel will hold is queued before the loop looks: without a per-turn read budget
+    // the whole backlog would be read before the other connection gets a turn.
+    const int on = 1;
+    REQUIRE(::ioctl(flood.fd.get(), FIONBIO, &on) == 0);
+    std::size_t queued = 0;
+    const std::string block = numbered_lines(0, 8192);  // 64 KiB
+    for (;;) {
+        const ssize_t n = ::send(flood.fd.get(), block.data(), block.size(), MSG_NOSIGNAL);
+        if (n <= 0) break;
+        queued += static_cast<std::size_t>(n);
+        if (static_cast<std::size_t>(n) < block.size()) break;
+    }
+    REQUIRE(quiet.write_all("hello\n"));
+    std::size_t flood_lines_before_quiet = SIZE_MAX;
+    h.handler.on_line = [&](ConnId id, const std::string&) {
+        if (id == quiet_id) flood_lines_before_quiet = h.handler.lines[flood_id].size();
+    };
+    const std::size_t flood_lines = queued / 8;
+    REQUIRE(h.run_until([&] { return h.handler.lines[flood_id].size() >= flood_lines && !h.handler.lines[quiet_id].empty(); }));
+    if (queued < 4 * 256 * 1024) {
+        MESSAGE("only " << queued << " bytes queued; fairness not observable here");
+    } else {
+        CHECK(flood_lines_before_quiet < flood_lines);
+    }
 }
