@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Behaviour the contract asks for that chatd does not have yet. Registered DISABLED in CTest
+(it reports "Not Run (Disabled)"); run it by hand to see it fail, and enable it once fixed:
+  python3 test_known_bugs.py --chatd build/chatd
+"""
+
+import selectors
+import time
+
+import harness as H
+from harness import check, check_eq
+
+
+def test_prompt_readers_not_cut_by_a_burst(chatd):
+    """40 users each paste 8 lines of 4000 bytes at about the same moment (within the default
+    burst of 40 lines) and every one of them reads all the time. chatd queues a whole loop
+    turn of fan-out for a connection before it writes any of it, and cuts the connection when
+    that queue passes --max-outbuf (default 1 MiB): a turn that handles ~33 of these reads
+    queues 33 x 8 x 4 KB = 1.05 MB per reader, so users who read promptly (their kernel
+    buffers nearly empty) are cut as slow consumers, all in the same millisecond."""
+    srv = H.Server(chatd)
+    n, per = 40, 8
+    cs = [srv.connect(f"u{i:02d}", name=f"u{i:02d}") for i in range(n)]
+    body = "x" * 4000
+    sel = selectors.DefaultSelector()
+    for c in cs:
+        c.sock.setblocking(False)
+        sel.register(c.sock, selectors.EVENT_READ, c)
+    for i, c in enumerate(cs):
+        c.sock.setblocking(True)
+        c.sock.sendall("".join(f"{i:02d}{j:03d} {body}\n" for j in range(per)).encode())
+        c.sock.setblocking(False)
+    want = n * per
+    got = {c: 0 for c in cs}
+    other = []
+    deadline = time.monotonic() + 60
+    while any(v < want for v in got.values()):
+        check(time.monotonic() < deadline, f"not all delivered: {sorted(got.values())[:5]}...")
+        for key, _ in sel.select(0.5):
+            c = key.data
+            try:
+                d = c.sock.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except ConnectionResetError:
+                d = b""
+            check(d != b"", f"{c.name} was cut; others saw {other[:3]}")
+            c.buf += d
+            while b"\n" in c.buf:
+                raw, c.buf = c.buf.split(b"\n", 1)
+                ln = H.check_line(raw, c.name)
+                if ln.startswith("MSG "):
+                    got[c] += 1
+                elif not ln.startswith("JOIN "):
+                    other.append(ln)
+    check_eq(other, [], "no PART")
+    for c in cs:
+        c.sock.setblocking(True)
+        c.sock.settimeout(H.TIMEOUT)
+    srv.finish()
+
+
+if __name__ == "__main__":
+    H.run([test_prompt_readers_not_cut_by_a_burst])
