@@ -81,8 +81,8 @@ private:
     std::vector<std::unique_ptr<Entry>> entries_;
     std::vector<std::unique_ptr<Entry>> graveyard_;
     std::uint32_t next_gen_ = 0;
-    std::vector<Timer> timers_;            // min-heap on (when, id)
-    std::unordered_set<TimerId> live_;     // pending timers; cancel = erase (lazy)
+    std::vector<Timer> timers_;         // min-heap on (when, id)
+    std::unordered_set<TimerId> live_;  // pending timers; cancel = erase (lazy)
     std::vector<Timer> due_;
     TimerId next_timer_ = 1;
     Clock::time_point armed_{};

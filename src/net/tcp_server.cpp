@@ -45,7 +45,9 @@ PeerAddress peer_of(const sockaddr_storage& ss) {
     return p;
 }
 
-std::string errtext(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errtext(const char* what) {
+    return std::string(what) + ": " + std::strerror(errno);
+}
 
 }  // namespace
 
@@ -57,18 +59,18 @@ struct TcpServer::Impl {
         std::string in;  // input the handler did not take yet; empty (no storage) most of the time
         Reactor::TimerId linger_timer = 0;
         CloseReason reason = CloseReason::Error;
-        bool readable = false;   // the socket may have input (edge seen, EAGAIN not yet)
-        bool writable = true;    // the socket may take output
-        bool rdhup = false;      // the peer's FIN is known to be queued: read on to the 0
-        bool eof = false;        // read returned 0
+        bool readable = false;  // the socket may have input (edge seen, EAGAIN not yet)
+        bool writable = true;   // the socket may take output
+        bool rdhup = false;     // the peer's FIN is known to be queued: read on to the 0
+        bool eof = false;       // read returned 0
         bool paused = false;
-        bool stuck = false;      // the handler took nothing of `in` and nothing arrived since
-        bool reoffer = false;    // resume asked to offer `in` again
-        bool dirty = false;      // on dirty_
-        bool queued = false;     // on ready_
-        bool closing = false;    // close_after_flush: write out, then FIN, then close
-        bool draining = false;   // FIN sent; discarding input until the peer's FIN
-        bool doomed = false;     // on_close(reason) due at the end of the turn
+        bool stuck = false;     // the handler took nothing of `in` and nothing arrived since
+        bool reoffer = false;   // resume asked to offer `in` again
+        bool dirty = false;     // on dirty_
+        bool queued = false;    // on ready_
+        bool closing = false;   // close_after_flush: write out, then FIN, then close
+        bool draining = false;  // FIN sent; discarding input until the peer's FIN
+        bool doomed = false;    // on_close(reason) due at the end of the turn
     };
 
     Impl(Reactor& r, ConnectionHandler& h, TcpServerOptions o)
@@ -469,8 +471,8 @@ std::string TcpServer::listen(const std::string& bind_address, std::uint16_t por
     sockaddr_storage ss{};
     socklen_t len = 0;
     const std::string addr = bind_address.empty() || bind_address == "*" ? "0.0.0.0"
-                             : bind_address == "localhost"                 ? "127.0.0.1"
-                                                                           : bind_address;
+                             : bind_address == "localhost"               ? "127.0.0.1"
+                                                                         : bind_address;
     auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
     if (::inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
@@ -487,13 +489,15 @@ std::string TcpServer::listen(const std::string& bind_address, std::uint16_t por
     Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) return errtext("socket");
     const int one = 1;
-    if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return errtext("SO_REUSEADDR");
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+        return errtext("SO_REUSEADDR");
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
         return errtext(("bind " + addr + ":" + std::to_string(port)).c_str());
     if (::listen(fd.get(), listen_backlog()) != 0) return errtext("listen");
     sockaddr_storage bound{};
     socklen_t blen = sizeof bound;
-    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen) != 0) return errtext("getsockname");
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen) != 0)
+        return errtext("getsockname");
     s.bound_port = peer_of(bound).port;
     if (!s.reactor.add(fd.get(), EPOLLIN | EPOLLET, [&s](std::uint32_t ev) { s.on_listener(ev); }))
         return errtext("epoll_ctl");
@@ -501,7 +505,9 @@ std::string TcpServer::listen(const std::string& bind_address, std::uint16_t por
     return {};
 }
 
-std::uint16_t TcpServer::port() const noexcept { return impl_->bound_port; }
+std::uint16_t TcpServer::port() const noexcept {
+    return impl_->bound_port;
+}
 
 void TcpServer::send(ConnId id, std::string_view bytes) {
     Impl& s = *impl_;
@@ -545,11 +551,17 @@ std::size_t TcpServer::pending_output(ConnId id) const noexcept {
     return c ? c->out.size() : 0;
 }
 
-std::size_t TcpServer::connection_count() const noexcept { return impl_->count; }
+std::size_t TcpServer::connection_count() const noexcept {
+    return impl_->count;
+}
 
-std::uint64_t TcpServer::shed_count() const noexcept { return impl_->shed; }
+std::uint64_t TcpServer::shed_count() const noexcept {
+    return impl_->shed;
+}
 
-void TcpServer::flush() { impl_->flush(); }
+void TcpServer::flush() {
+    impl_->flush();
+}
 
 void TcpServer::stop_listening() {
     Impl& s = *impl_;

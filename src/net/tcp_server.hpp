@@ -22,9 +22,10 @@ namespace chat::net {
 using ConnId = std::uint64_t;
 
 enum class CloseReason {
-    PeerClosed,   // EOF from the peer (after every byte it sent was offered to the handler)
-    Error,        // ECONNRESET, EPIPE, ...
-    OutputFull,   // unsent output passed max_outbuf
+    PeerClosed,  // EOF from the peer (after every byte it sent was offered to the handler);
+                 // output queued before on_close is still written to the half-closed peer
+    Error,       // ECONNRESET, EPIPE, ...
+    OutputFull,  // unsent output passed max_outbuf
 };
 
 struct PeerAddress {
@@ -41,14 +42,14 @@ public:
     // appended, on the next read or after resume_reading().
     virtual std::size_t on_data(ConnId id, std::string_view data) = 0;
     // The connection went away for a reason the handler did not ask for.
-    // Called once, from the loop (never from inside send()).
+    // Called once, from flush() at the end of a loop turn (never from inside send()).
     virtual void on_close(ConnId id, CloseReason why) = 0;
 };
 
 struct TcpServerOptions {
-    std::size_t max_outbuf = 1 << 20;    // unsent bytes per connection before OutputFull
-    std::size_t max_input = 64 * 1024;   // unconsumed input kept per connection before reading stops
-    int close_linger_ms = 5000;          // how long a flush-then-close may wait for a slow peer
+    std::size_t max_outbuf = 1 << 20;   // unsent bytes per connection before OutputFull
+    std::size_t max_input = 64 * 1024;  // unconsumed input kept per connection before reading stops
+    int close_linger_ms = 5000;         // how long a flush-then-close may wait for a slow peer
 };
 
 class TcpServer {
@@ -75,7 +76,9 @@ public:
 
     // Flow control: while paused, nothing is read and no data is offered.
     void pause_reading(ConnId id);
-    void resume_reading(ConnId id);  // offers buffered input again, then reads on
+    // Offers buffered input again (on the next loop turn, never from inside this call), then reads
+    // on. Also the way to get input offered again after taking nothing without pausing.
+    void resume_reading(ConnId id);
 
     std::size_t pending_output(ConnId id) const noexcept;
     std::size_t connection_count() const noexcept;

@@ -186,7 +186,7 @@ TEST_CASE("reactor: a callback may remove its own fd") {
     CHECK_FALSE(timed_out);
     CHECK(calls == 1);
     CHECK_FALSE(r.modify(a.get(), EPOLLIN));  // no longer registered
-    r.remove(a.get());                         // harmless
+    r.remove(a.get());                        // harmless
 }
 
 TEST_CASE("reactor: edge-triggered registration and modify()") {

@@ -16,7 +16,9 @@ using chat::net::RingBuffer;
 
 namespace {
 
-std::string contents(const RingBuffer& rb) { return std::string(rb.first()) + std::string(rb.second()); }
+std::string contents(const RingBuffer& rb) {
+    return std::string(rb.first()) + std::string(rb.second());
+}
 
 std::string pattern(std::size_t n, std::size_t seed = 0) {
     std::string s(n, '\0');

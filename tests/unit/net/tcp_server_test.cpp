@@ -10,8 +10,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -400,7 +400,8 @@ TEST_CASE("tcp server: close_after_flush delivers every pending byte, then a cle
     const std::string body = pattern(3 << 20);
     h.handler.on_line = [&](ConnId id, const std::string& line) {
         if (line != "bye") return;
-        for (std::size_t off = 0; off < body.size(); off += 64 * 1024) h.handler.send(id, body.substr(off, 64 * 1024));
+        for (std::size_t off = 0; off < body.size(); off += 64 * 1024)
+            h.handler.send(id, body.substr(off, 64 * 1024));
         h.server.close_after_flush(id);
         h.handler.hold.insert(id);
     };
@@ -523,9 +524,9 @@ TEST_CASE("tcp server: handlers may close their own and other connections from o
         if (line == "kill-other") h.server.close_now(id == ida ? idb : ida);
         if (line == "kill-self") {
             h.server.close_now(id);
-            h.handler.send(id, "dropped\n");   // unknown id now: ignored
-            h.server.pause_reading(id);        // likewise
-            h.server.close_after_flush(id);    // likewise
+            h.handler.send(id, "dropped\n");  // unknown id now: ignored
+            h.server.pause_reading(id);       // likewise
+            h.server.close_after_flush(id);   // likewise
         }
     };
     // b's input must never be offered once a closed it, even if it is already in b's socket.
@@ -591,7 +592,8 @@ TEST_CASE("tcp server: out of fds, queued connections are shed and existing clie
     rlimit tight = saved;
     tight.rlim_cur = static_cast<rlim_t>(limit);
     REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
-    const bool served = h.run_until([&] { return h.handler.opened.size() + h.server.shed_count() == kExtra + 1; });
+    const bool served =
+        h.run_until([&] { return h.handler.opened.size() + h.server.shed_count() == kExtra + 1; });
     // The server keeps serving the first client while shedding.
     REQUIRE(first.write_all("still here\n"));
     const bool echoed = h.run_until([&] { return h.handler.total_lines() == 1; });
@@ -646,7 +648,9 @@ TEST_CASE("tcp server: one fast sender does not starve the others") {
         if (id == quiet_id) flood_lines_before_quiet = h.handler.lines[flood_id].size();
     };
     const std::size_t flood_lines = queued / 8;
-    REQUIRE(h.run_until([&] { return h.handler.lines[flood_id].size() >= flood_lines && !h.handler.lines[quiet_id].empty(); }));
+    REQUIRE(h.run_until([&] {
+        return h.handler.lines[flood_id].size() >= flood_lines && !h.handler.lines[quiet_id].empty();
+    }));
     if (queued < 4 * 256 * 1024) {
         MESSAGE("only " << queued << " bytes queued; fairness not observable here");
     } else {
