@@ -9,6 +9,7 @@ Every wait is for a condition on the screen (with a generous deadline), never a 
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -74,17 +75,25 @@ class Tmux:
     def session(self, name, command, cols=100, rows=30):
         self.run("new-session", "-d", "-s", name, "-x", str(cols), "-y", str(rows), command)
 
+    @staticmethod
+    def exact(session):
+        # A bare "c" could also match a window whose name starts with "c" in another session.
+        return f"={session}:"
+
     def keys(self, target, *keys):
-        self.run("send-keys", "-t", target, *keys)
+        self.run("send-keys", "-t", self.exact(target), *keys)
 
     def text(self, target, s):
-        self.run("send-keys", "-t", target, "-l", s)
+        self.run("send-keys", "-t", self.exact(target), "-l", s)
 
     def capture(self, target):
-        return self.run("capture-pane", "-p", "-t", target)
+        return self.run("capture-pane", "-p", "-t", self.exact(target))
 
     def info(self, target, fmt):
-        return self.run("display-message", "-p", "-t", target, fmt).strip()
+        return self.run("display-message", "-p", "-t", self.exact(target), fmt).strip()
+
+    def resize(self, target, cols, rows):
+        self.run("resize-window", "-t", self.exact(target), "-x", str(cols), "-y", str(rows))
 
     def wait(self, target, pred, what):
         end = time.monotonic() + DEADLINE
@@ -210,16 +219,16 @@ def run(args, tmpdir):
         tmux.wait_for("a", "users (3)")
 
         # Narrow terminal: the sidebar hides without leftovers; it comes back when wide again.
-        tmux.run("resize-window", "-t", "a", "-x", "50", "-y", "30")
+        tmux.resize("a", 50, 30)
         screen = tmux.wait("a", lambda s: "users (" not in s, "the sidebar to hide")
         check("│" not in screen, "sidebar separator left on a narrow screen", screen)
         for line in screen.splitlines():
             check(len(line.rstrip()) <= 50, "a row wider than the terminal", screen)
         check(all(sidebar_row(screen, n) is None for n in ("Begoña", "carlos")), "user list drawn", screen)
         check("ana (disponible)" in screen, "status bar missing on a narrow screen", screen)
-        tmux.run("resize-window", "-t", "a", "-x", "15", "-y", "30")
+        tmux.resize("a", 15, 30)
         tmux.wait_for("a", "terminal too")
-        tmux.run("resize-window", "-t", "a", "-x", "100", "-y", "30")
+        tmux.resize("a", 100, 30)
         tmux.wait_for("a", "users (3)")
 
         # A lost server: the clients say so, retry, and log in again with the same nicks.
@@ -246,6 +255,28 @@ def run(args, tmpdir):
             check(tmux.info(t, "#{keypad_flag}") == "0", "keypad mode left on")
         screen = tmux.wait_for("b", "ana left (quit")
         tmux.wait_for("b", "users (1)")
+
+        # A terminal that is not UTF-8: non-ASCII text is drawn as '?', nothing breaks.
+        c_locale = f"env LANG=C LC_ALL=C {args.chat} --host 127.0.0.1 --port {port} --nick dani"
+        tmux.session("d", "sh -c " + sh_quote(wrap.format(cmd=c_locale)))
+        tmux.wait_for("d", "users (2)")
+        tmux.text("b", "ñandú 😀 fin")
+        tmux.keys("b", "Enter")
+        tmux.wait_for("d", "<Bego?a> ?and? ? fin")
+        tmux.text("d", "ok")
+        tmux.keys("d", "Enter")
+        tmux.wait_for("b", "<dani> ok")
+
+        # A fatal signal still gives the terminal back before the process dies.
+        pane_pid = tmux.info("d", "#{pane_pid}")
+        children = subprocess.run(["ps", "-o", "pid=", "--ppid", pane_pid], capture_output=True, text=True)
+        pids = children.stdout.split()
+        check(len(pids) == 1, f"expected one client process under the pane shell, got {pids}")
+        os.kill(int(pids[0]), signal.SIGABRT)
+        screen = tmux.wait_for("d", f"chat-exit={128 + signal.SIGABRT}")
+        check("users (" not in screen and "│" not in screen, "client drawing left behind", screen)
+        check(tmux.info("d", "#{alternate_on}") == "0", "still in the alternate screen after SIGABRT")
+        check(tmux.info("d", "#{cursor_flag}") == "1", "cursor left hidden after SIGABRT")
     finally:
         tmux.kill()
         server.stop()
