@@ -114,6 +114,7 @@ private:
     std::uint32_t settled_ = 0;  // login phase: clients logged in or given up
     Phase phase_ = Phase::Login;
     std::uint64_t t0_ = 0, run_start_ = 0, measure_start_ = 0, measure_end_ = 0, drain_end_ = 0;
+    std::uint32_t started_ = 0;    // login phase: clients whose connect() has been issued
     std::uint64_t scheduled_ = 0;  // open loop: messages the clock has released
     std::uint64_t unique_ = 0;     // own deliveries that were not duplicates
     std::string line_buf_;
@@ -592,6 +593,12 @@ void Engine::tick(std::uint64_t now) {
     }
     switch (phase_) {
         case Phase::Login:
+            if (started_ < clients_.size()) {
+                const auto due = std::min<std::uint64_t>(
+                    clients_.size(),
+                    1 + static_cast<std::uint64_t>(opt_.connect_rate * static_cast<double>(now - t0_) / 1e9));
+                while (started_ < due) start(clients_[started_++], now);
+            }
             if (settled_ >= opt_.clients || now >= t0_ + static_cast<std::uint64_t>(opt_.login_wait * 1e9)) {
                 res_.login_s = static_cast<double>(now - t0_) / 1e9;
                 for (Client& c : clients_)
@@ -677,7 +684,12 @@ Result Engine::run() {
         run_start_ = measure_start_ = t0_;
         measure_end_ = t0_ + static_cast<std::uint64_t>(opt_.duration * 1e9);
     }
-    for (Client& c : clients_) start(c, t0_);
+    // Paced connects keep a server with a short accept backlog from dropping SYNs (which the
+    // kernel retries only after a second or more) in scenarios that measure messages, not storms.
+    if (opt_.connect_rate <= 0 || opt_.scenario == Scenario::Churn) {
+        for (Client& c : clients_) start(c, t0_);
+        started_ = opt_.clients;
+    }
 
     std::vector<epoll_event> events(1024);
     // Output queued during a turn goes out in one send() per connection at the end of the turn.
@@ -691,7 +703,8 @@ Result Engine::run() {
     };
     while (phase_ != Phase::Done) {
         flush_dirty();
-        const int timeout = (phase_ == Phase::Run && !closed_loop()) ? 1 : 20;
+        const bool pacing = (phase_ == Phase::Run && !closed_loop()) || started_ < clients_.size();
+        const int timeout = pacing ? 1 : 20;
         const int n = epoll_wait(ep_.get(), events.data(), static_cast<int>(events.size()), timeout);
         if (n < 0 && errno != EINTR) {
             std::perror("chat-load: epoll_wait");

@@ -26,6 +26,7 @@ struct Options {
     std::string src_first = "127.0.0.1";
     std::uint32_t src_addrs = 0;  // 0 = enough for 200 connections per address
     std::string run;              // run tag: nick prefix and payload tag
+    double connect_rate = 0;      // connections started per second in the login phase; 0 = all at once
     double login_wait = 60;       // seconds allowed for every client to log in
     double drain = 5;             // seconds allowed for owed deliveries after the load stops
     std::uint32_t churn_msgs = 3;

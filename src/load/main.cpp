@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--run", opt.run,
                    "run tag: nick prefix and message tag, [A-Za-z0-9_]{1,16} (default random)");
+    app.add_option("--connect-rate", opt.connect_rate, "connections started per second (0 = all at once)")
+        ->capture_default_str();
     app.add_option("--login-wait", opt.login_wait, "seconds allowed for every client to log in")
         ->capture_default_str();
     app.add_option("--drain", opt.drain, "seconds allowed for owed deliveries after the load stops")
