@@ -100,6 +100,23 @@ def test_config_file(chatd):
         os.unlink(path)
 
 
+def test_ipv6(chatd):
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        print("  no IPv6 loopback here: skipped")
+        return
+    srv = H.Server(chatd, bind="::1")
+    a = srv.connect("ana", name="a")
+    b = srv.connect("bob", name="b")
+    a.expect("JOIN bob disponible")
+    b.sendline("hola por IPv6")
+    for k in (a, b):
+        k.expect("MSG bob :hola por IPv6")
+    srv.finish()
+
+
 def test_bad_options_refused(chatd):
     import subprocess
     for bad in (["--max-line", "1"], ["--no-such-option"], ["--config", "/nonexistent/chatd.ini"],
@@ -117,4 +134,5 @@ def test_bad_options_refused(chatd):
 
 
 if __name__ == "__main__":
-    H.run([test_sigterm, test_sigint_and_a_client_that_does_not_read, test_config_file, test_bad_options_refused])
+    H.run([test_sigterm, test_sigint_and_a_client_that_does_not_read, test_config_file, test_ipv6,
+           test_bad_options_refused])
