@@ -122,14 +122,21 @@ def listening_ports(pid):
 class Server:
     """One chatd. Started with --port 0 unless `port` is given; storage in memory."""
 
-    def __init__(self, chatd, *extra, port=0, bind="127.0.0.1"):
+    def __init__(self, chatd, *extra, port=0, bind="127.0.0.1", nofile=None):
         self.chatd = chatd
         self.log = tempfile.NamedTemporaryFile(prefix="chatd-it-", suffix=".log", delete=False)
         env = dict(os.environ)
         env.pop("CHATD_DB", None)  # --db reads it: these tests want memory storage
         cmd = [chatd, "--bind", bind, "--port", str(port), *[str(x) for x in extra]]
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env)
+        limit = None
+        if nofile:
+            import resource
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env,
+                                     preexec_fn=limit)
         self.host = bind
         self.port = None
         self.clients = []

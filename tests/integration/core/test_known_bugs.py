@@ -60,5 +60,33 @@ def test_prompt_readers_not_cut_by_a_burst(chatd):
     srv.finish()
 
 
+def test_every_connection_gets_hello_under_fd_exhaustion(chatd):
+    """PROTOCOL.md: HELLO is the first line on every connection, and a refusal is ERROR
+    server-full + BYE. With a limit of 64 fds, the default --max-clients (32 here) and 100
+    connections that stay open, chatd keeps 32, refuses ~23 properly, and then closes the
+    remaining ~45 without a single byte: the refused connections hold their fds while chatd
+    waits (up to 5 s) for the peer's FIN, so the accept path runs out of fds and drops the
+    rest through its reserve fd without writing HELLO/ERROR/BYE."""
+    import socket
+
+    srv = H.Server(chatd, "--max-per-ip", "0", nofile=64)
+    socks = [socket.create_connection((srv.host, srv.port)) for _ in range(100)]
+    first = []
+    for s in socks:
+        s.settimeout(H.TIMEOUT)
+        data = b""
+        while b"\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        first.append(data)
+    silent = sum(1 for d in first if not d.startswith(b"HELLO "))
+    check_eq(silent, 0, "connections closed without HELLO")
+    for s in socks:
+        s.close()
+    srv.finish()
+
+
 if __name__ == "__main__":
-    H.run([test_prompt_readers_not_cut_by_a_burst])
+    H.run([test_prompt_readers_not_cut_by_a_burst, test_every_connection_gets_hello_under_fd_exhaustion])

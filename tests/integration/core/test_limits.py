@@ -68,6 +68,50 @@ def test_per_ip_default_and_zero(chatd):
     srv.finish()
 
 
+def test_fd_exhaustion(chatd):
+    """With a file-descriptor limit of 64 and the default --max-clients (what the limit allows),
+    100 connections that stay open: chatd stays up, the ones it keeps work, and once they close
+    new clients are served."""
+    srv = H.Server(chatd, "--max-per-ip", "0", nofile=64)
+    socks = []
+    first = []
+    for _ in range(100):
+        s = socket.create_connection((srv.host, srv.port))
+        s.settimeout(H.TIMEOUT)
+        socks.append(s)
+    for s in socks:
+        data = b""
+        while b"\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        H.check_bytes(data, "fd")
+        first.append(data.split(b"\n", 1)[0])
+    hello = [f for f in first if f.startswith(b"HELLO ")]
+    check(len(hello) >= 16, f"chatd keeps some clients under a low fd limit: {len(hello)}")
+    check(all(f.startswith(b"HELLO ") or f == b"" for f in first), f"first lines: {set(first)}")
+    check(srv.alive(), "chatd survives fd exhaustion")
+    for s in socks:
+        s.close()
+    deadline = time.monotonic() + H.TIMEOUT
+    while True:  # the closes are seen asynchronously; until then a new one may be refused
+        k = H.Client(srv, hello=False, name="after")
+        k.sendline("ana")
+        ln = k.try_line(H.TIMEOUT)
+        if ln is not None and ln is not H.Client.EOF and ln.startswith("HELLO "):
+            ln = k.line()
+            if ln.startswith("WELCOME ana "):
+                break
+            check(ln.startswith("ERROR server-full"), ln)
+        k.close()
+        check(time.monotonic() < deadline, "slots freed after the clients closed")
+        time.sleep(0.1)
+    print(f"  with 64 fds: {len(hello)} of 100 connections got HELLO, "
+          f"{sum(1 for f in first if f == b'')} were closed without a line")
+    srv.finish()
+
+
 def test_peer_close_reset_halfclose(chatd):
     srv = H.Server(chatd)
     w = srv.connect("watcher", name="w")
@@ -104,4 +148,5 @@ def test_peer_close_reset_halfclose(chatd):
 
 
 if __name__ == "__main__":
-    H.run([test_max_clients_and_per_ip, test_per_ip_default_and_zero, test_peer_close_reset_halfclose])
+    H.run([test_max_clients_and_per_ip, test_per_ip_default_and_zero, test_fd_exhaustion,
+           test_peer_close_reset_halfclose])
