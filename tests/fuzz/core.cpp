@@ -4,7 +4,7 @@
 // - nothing is sent to a connection that was never opened, that the core
 //   closed, or that the I/O side reported gone; every send is whole lines;
 // - every output line is clean UTF-8 (no C0 but the final LF, a TAB only in
-//   the trailing text, no DEL, no C1) and matches the server-line grammar
+//   the trailing text or an ERROR arg, no DEL, no C1) and matches the server-line grammar
 //   with the params each verb has (nicks and statuses valid);
 // - HELLO comes first; after BYE the connection is closed;
 // - the core's counts match the transport's view (open connections, logged-in
@@ -255,9 +255,16 @@ private:
                        head.find("  ") == std::string_view::npos,
                    "spacing breaks the grammar: %.*s", static_cast<int>(line.size()), line.data());
         if (sl.has_trailing) FUZZ_CHECK(line.substr(trailing_at - 2, 2) == " :", "trailing not after \" :\"");
+        // TAB is text, not a control character, in the contract: it may be relayed in a trailing
+        // text, and it stays in an ERROR's arg (the word or nick as typed is a valid param).
+        std::size_t arg_from = line.size(), arg_to = line.size();
+        if (sl.verb == "ERROR" && sl.params.size() == 2) {
+            arg_from = static_cast<std::size_t>(sl.params[1].data() - line.data());
+            arg_to = arg_from + sl.params[1].size();
+        }
         for (std::size_t i = 0; i < line.size(); ++i) {
             auto b = static_cast<unsigned char>(line[i]);
-            bool tab_ok = b == '\t' && i >= trailing_at;
+            bool tab_ok = b == '\t' && (i >= trailing_at || (i >= arg_from && i < arg_to));
             FUZZ_CHECK((b >= 0x20 || tab_ok) && b != 0x7f, "control byte 0x%02x sent: %.*s", b,
                        static_cast<int>(line.size()), line.data());
             if (b == 0xC2 && i + 1 < line.size()) {
