@@ -304,6 +304,26 @@ def test_quit_aliases(chatd):
     srv.finish()
 
 
+def test_own_lines_in_order(chatd):
+    """Replies that need storage (/perfil, /historial) and public messages come in the order sent."""
+    srv = H.Server(chatd)
+    a = srv.connect("ana", name="a")
+    b = srv.connect("bob", name="b")
+    a.expect("JOIN bob disponible")
+    a.send("uno\n/historial 1\ndos\n/perfil bob\n/estado ocupado\n/historial 2\ntres\n/listar\n!bob p\n"
+           "/perfil\ncuatro\n")
+    got = a.lines_until(lambda l: l == "MSG ana :cuatro")
+    kinds = [parse(l)[0] + ("" if not l.startswith(("HIST", "MSG", "PRIV")) else " " + (parse(l)[2] or ""))
+             for l in got]
+    check_eq(kinds, ["MSG uno", "HIST uno", "END", "MSG dos", "PROFILE", "STATUS", "HIST uno", "HIST dos", "END",
+                     "MSG tres", "USER", "USER", "END", "PRIV p", "PROFILE", "MSG cuatro"], "ana's lines in order")
+    check(got[-2].startswith("PROFILE ana ") and " status=ocupado " in got[-2], got[-2])
+    b.expect("MSG ana :uno", "MSG ana :dos", "STATUS ana ocupado", "MSG ana :tres", "PRIV ana bob :p",
+             "MSG ana :cuatro")
+    srv.finish()
+
+
 if __name__ == "__main__":
     H.run([test_public_messages_byte_exact, test_private_messages, test_private_not_seen_by_third, test_status,
-           test_list_aliases, test_profile, test_history, test_help, test_ping_pong_unknown, test_quit_aliases])
+           test_list_aliases, test_profile, test_history, test_help, test_ping_pong_unknown, test_quit_aliases,
+           test_own_lines_in_order])
