@@ -163,8 +163,11 @@ struct TcpServer::Impl {
     bool shed_one() {
         if (!reserve) return false;
         reserve.reset();
-        const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            // Best effort: a fresh socket's buffer takes these few bytes, and the close sends FIN.
+            if (!opts.shed_message.empty())
+                (void)::send(fd, opts.shed_message.data(), opts.shed_message.size(), MSG_NOSIGNAL);
             ::close(fd);
             ++shed;
         }
@@ -514,8 +517,14 @@ void TcpServer::send(ConnId id, std::string_view bytes) {
     Impl::Conn* c = s.find(id);
     if (!c || c->doomed || c->closing || bytes.empty()) return;
     if (c->out.size() + bytes.size() > s.opts.max_outbuf) {
-        s.doom(*c, CloseReason::OutputFull);  // on_close comes from flush(), never from here
-        return;
+        // The limit is on what the kernel cannot take: a turn's fan-out may queue more than
+        // max_outbuf for a reader that keeps up, so write what is queued before judging.
+        if (c->writable) s.write_out(*c);
+        if (c->doomed) return;
+        if (c->out.size() + bytes.size() > s.opts.max_outbuf) {
+            s.doom(*c, CloseReason::OutputFull);  // on_close comes from flush(), never from here
+            return;
+        }
     }
     c->out.append(bytes);
     s.mark_dirty(*c);

@@ -110,34 +110,49 @@ void ChatCore::send_error(ConnId id, std::string_view code, std::string_view arg
     io_.send(id, scratch_);
 }
 
+namespace {
+constexpr std::string_view kHelloText = "welcome to chatd; send your nickname";
+constexpr std::string_view kFullText = "too many connections to this server, try again later";
+constexpr std::string_view kRefusedText = "connection refused";
+}  // namespace
+
+std::string ChatCore::server_full_lines(std::string_view server_name) {
+    std::string out;
+    if (!proto::is_param(server_name)) server_name = "chatd";
+    append_line(out, "HELLO", {server_name, proto::kProtocolVersion}, kHelloText);
+    append_line(out, "ERROR", {"server-full"}, kFullText);
+    append_line(out, "BYE", {}, kRefusedText);
+    return out;
+}
+
 void ChatCore::on_open(ConnId id, std::string_view ip) {
     if (shutting_down_) {
         io_.close(id);
         return;
     }
     Mono now = clock_.now();
-    scratch_.clear();
-    append_line(scratch_, "HELLO", {server_name_, proto::kProtocolVersion}, "welcome to chatd; send your nickname");
-    io_.send(id, scratch_);
-
     std::size_t& from_ip = per_ip_[std::string(ip)];
     const char* refuse = nullptr;
     if (limits_.max_clients != 0 && sessions_.size() >= limits_.max_clients) {
         refuse = "server-full";
-        send_error(id, "server-full", {}, "too many connections to this server, try again later");
+        io_.send(id, server_full_lines(server_name_));
     } else if (limits_.max_per_ip != 0 && from_ip >= limits_.max_per_ip) {
         refuse = "too-many-connections";
-        send_error(id, "too-many-connections", {}, "too many connections from your address");
+        scratch_.clear();
+        append_line(scratch_, "HELLO", {server_name_, proto::kProtocolVersion}, kHelloText);
+        append_line(scratch_, "ERROR", {"too-many-connections"}, "too many connections from your address");
+        append_line(scratch_, "BYE", {}, kRefusedText);
+        io_.send(id, scratch_);
     }
     if (refuse) {
         if (from_ip == 0) per_ip_.erase(std::string(ip));
-        scratch_.clear();
-        append_line(scratch_, "BYE", {}, "connection refused");
-        io_.send(id, scratch_);
         io_.close(id);
         LOG_INFO("refused %s: %s", std::string(ip).c_str(), refuse);
         return;
     }
+    scratch_.clear();
+    append_line(scratch_, "HELLO", {server_name_, proto::kProtocolVersion}, kHelloText);
+    io_.send(id, scratch_);
     ++from_ip;
     sessions_.emplace(id, std::make_unique<Session>(id, ip, limits_.max_line, now, limits_.burst));
     schedule(now + limits_.login_timeout, id, TimerKind::Login);

@@ -83,6 +83,9 @@ public:
     // SIGTERM/SIGINT: BYE to every connection and close them all; no PART lines.
     void shutdown();
 
+    // HELLO, ERROR server-full and BYE: what a connection refused for lack of room gets.
+    static std::string server_full_lines(std::string_view server_name);
+
     CoreStats stats() const;
     const Limits& limits() const { return limits_; }
 

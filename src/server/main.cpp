@@ -23,9 +23,16 @@ namespace {
 class Server final : public net::ConnectionHandler, public Transport, public Clock {
 public:
     Server(const ServerConfig& cfg, Storage& storage)
-        : tcp_(reactor_, *this, net::TcpServerOptions{cfg.max_outbuf, 64 * 1024, 5000}),
-          storage_(storage),
-          core_(*this, storage, *this, cfg.limits, cfg.name) {}
+        : tcp_(reactor_, *this, tcp_options(cfg)), storage_(storage), core_(*this, storage, *this, cfg.limits, cfg.name) {}
+
+    static net::TcpServerOptions tcp_options(const ServerConfig& cfg) {
+        net::TcpServerOptions o;
+        o.max_outbuf = cfg.max_outbuf;
+        o.max_input = 64 * 1024;
+        o.close_linger_ms = 5000;
+        o.shed_message = ChatCore::server_full_lines(cfg.name);  // out of fds, a newcomer still hears why
+        return o;
+    }
 
     int run(const ServerConfig& cfg, const StartupInfo& info) {
         core_.load(info);

@@ -6,6 +6,7 @@ usage: plain_test.py --chatd PATH --chat PATH
 """
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,24 +19,21 @@ class Fail(Exception):
     pass
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(path, port):
-    proc = subprocess.Popen([path, "--bind", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_server(path):
+    """chatd on port 0: returns (process, the port it reports), never another test's server."""
+    import tempfile
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([path, "--bind", "127.0.0.1", "--port", "0"],
+                            stdout=subprocess.DEVNULL, stderr=log)
     end = time.monotonic() + DEADLINE
     while time.monotonic() < end:
+        log.seek(0)
+        m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", log.read())
+        if m:
+            return proc, int(m.group(1))
         if proc.poll() is not None:
             raise Fail(f"chatd exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.05)
+        time.sleep(0.05)
     proc.kill()
     raise Fail("chatd did not start listening")
 
@@ -64,8 +62,7 @@ def expect(cond, msg, out=""):
 
 
 def run(args):
-    port = free_port()
-    server = start_server(args.chatd, port)
+    server, port = start_server(args.chatd)
     try:
         # Lines typed ahead of the login are sent after it; end of input quits cleanly.
         rc, out = plain(args.chat, port, "hola desde plain 😀\n/estado ausente\n!ana nota\n/ayuda\n",

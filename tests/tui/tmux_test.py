@@ -7,6 +7,7 @@ usage: tmux_test.py --chatd PATH --chat PATH
 Every wait is for a condition on the screen (with a generous deadline), never a fixed sleep.
 """
 import argparse
+import re
 import os
 import shutil
 import signal
@@ -23,28 +24,27 @@ class Fail(Exception):
     pass
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
-    def __init__(self, path, port):
+    """chatd on a port of its own. The first start asks for port 0 and reads the port chatd
+    reports, so it can never meet another test's server; a restart reuses that port."""
+
+    def __init__(self, path, port=0):
         self.path, self.port, self.proc = path, port, None
 
     def start(self):
+        log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([self.path, "--bind", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=log)
         end = time.monotonic() + DEADLINE
         while time.monotonic() < end:
+            log.seek(0)
+            m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", log.read())
+            if m:
+                self.port = int(m.group(1))
+                return
             if self.proc.poll() is not None:
                 raise Fail(f"chatd exited with {self.proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         raise Fail("chatd did not start listening")
 
     def stop(self):
@@ -134,11 +134,11 @@ def check(cond, msg, screen=""):
 
 
 def run(args, tmpdir):
-    port = free_port()
-    server = Server(args.chatd, port)
+    server = Server(args.chatd)
     tmux = Tmux(tmpdir)
     try:
         server.start()
+        port = server.port
         chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {port}"
         # The panes run a shell so that what the terminal looks like after the client exits can be checked.
         wrap = "printf 'before-chat\\n'; {cmd}; echo chat-exit=$?; exec sleep 600"

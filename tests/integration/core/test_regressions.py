@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
-"""Behaviour the contract asks for that chatd does not have yet. Registered DISABLED in CTest
-(it reports "Not Run (Disabled)"); run it by hand to see it fail, and enable it once fixed:
-  python3 test_known_bugs.py --chatd build/chatd
+"""Contract behaviour chatd once got wrong, kept so it stays right:
+  python3 test_regressions.py --chatd build/chatd
 """
 
 import selectors
@@ -13,11 +12,11 @@ from harness import check, check_eq
 
 def test_prompt_readers_not_cut_by_a_burst(chatd):
     """40 users each paste 8 lines of 4000 bytes at about the same moment (within the default
-    burst of 40 lines) and every one of them reads all the time. chatd queues a whole loop
-    turn of fan-out for a connection before it writes any of it, and cuts the connection when
-    that queue passes --max-outbuf (default 1 MiB): a turn that handles ~33 of these reads
+    burst of 40 lines) and every one of them reads all the time. chatd used to queue a whole loop
+    turn of fan-out for a connection before writing any of it, and cut the connection when
+    that queue passed --max-outbuf (default 1 MiB): a turn that handles ~33 of these reads
     queues 33 x 8 x 4 KB = 1.05 MB per reader, so users who read promptly (their kernel
-    buffers nearly empty) are cut as slow consumers, all in the same millisecond."""
+    buffers nearly empty) were cut as slow consumers, all in the same millisecond."""
     srv = H.Server(chatd)
     n, per = 40, 8
     cs = [srv.connect(f"u{i:02d}", name=f"u{i:02d}") for i in range(n)]
@@ -64,7 +63,7 @@ def test_every_connection_gets_hello_under_fd_exhaustion(chatd):
     """PROTOCOL.md: HELLO is the first line on every connection, and a refusal is ERROR
     server-full + BYE. With a limit of 64 fds, the default --max-clients (32 here) and 100
     connections that stay open, chatd keeps 32, refuses ~23 properly, and then closes the
-    remaining ~45 without a single byte: the refused connections hold their fds while chatd
+    remaining ~45 without a single byte (fixed: the reserve-fd path now writes them): the refused connections hold their fds while chatd
     waits (up to 5 s) for the peer's FIN, so the accept path runs out of fds and drops the
     rest through its reserve fd without writing HELLO/ERROR/BYE."""
     import socket
