@@ -167,7 +167,7 @@ metrics = [
     ("storm", "logged_in", "  clients logged in", 1, "{:,.0f}"),
     ("idle", "rss_bytes_per_conn", "idle: server RSS bytes/conn", 1, "{:,.0f}"),
 ]
-w = 26
+w = 32
 print("\n%-40s" % "median (min-max) [ratio to chatd]" + "".join("%-*s" % (w + 10, s) for s in servers))
 for scen, key, label, div, f in metrics:
     line = "%-40s" % label
