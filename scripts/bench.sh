@@ -216,3 +216,8 @@ GP
   echo "bench: plot in $png" >&2
 fi
 echo "bench: CSV in $csv and $sweep_csv" >&2
+
+# Storage: batched against one commit per message, and p99 with and without the database.
+if [[ "${SKIP_STORAGE:-0}" != 1 ]]; then
+  RUNS=$RUNS scripts/bench-storage.sh "$BUILD" || echo "bench: storage figures failed" >&2
+fi
