@@ -39,7 +39,6 @@ struct ChatCore::Session {
     UserRecord user;  // when LoggingIn/Active
     std::string key;
     std::int64_t session_id = 0;
-    std::string asked;  // the nick of a /perfil waiting for storage, as typed
 };
 
 namespace {
@@ -79,7 +78,7 @@ void ChatCore::load(const StartupInfo& info) {
 
 ChatCore::Session* ChatCore::find(ConnId id) {
     auto it = sessions_.find(id);
-    return it == sessions_.end() ? nullptr : it->second.get();
+    return it == sessions_.end() ? nullptr : &it->second;
 }
 
 std::int64_t ChatCore::now_s() { return clock_.wall_us() / 1'000'000; }
@@ -154,7 +153,7 @@ void ChatCore::on_open(ConnId id, std::string_view ip) {
     append_line(scratch_, "HELLO", {server_name_, proto::kProtocolVersion}, kHelloText);
     io_.send(id, scratch_);
     ++from_ip;
-    sessions_.emplace(id, std::make_unique<Session>(id, ip, limits_.max_line, now, limits_.burst));
+    sessions_.try_emplace(id, id, ip, limits_.max_line, now, limits_.burst);
     schedule(now + limits_.login_timeout, id, TimerKind::Login);
     LOG_INFO("connect #%llu from %s", static_cast<unsigned long long>(id), std::string(ip).c_str());
 }
@@ -270,6 +269,11 @@ void ChatCore::on_reply(StorageReply reply) {
     if (it == waiting_.end()) return;
     ConnId id = it->second;
     waiting_.erase(it);
+    std::string asked;  // the nick a /perfil asked for, as typed
+    if (auto a = asked_.find(token); a != asked_.end()) {
+        asked = std::move(a->second);
+        asked_.erase(a);
+    }
     Session* s = find(id);
     if (!s || s->waiting != token) {
         // The client left while storage worked; a login that storage
@@ -287,7 +291,7 @@ void ChatCore::on_reply(StorageReply reply) {
         if (!pr->ok)
             send_error(id, "unavailable", {}, "storage cannot be reached; try again later");
         else if (!pr->found)
-            send_error(id, "no-such-user", param_or_q(s->asked), "no such user");
+            send_error(id, "no-such-user", param_or_q(asked), "no such user");
         else
             send_profile(*s, pr->user, false);
     } else if (auto* hr = std::get_if<HistoryReply>(&reply)) {
@@ -350,7 +354,7 @@ void ChatCore::broadcast(std::string_view line, ConnId except) {
 void ChatCore::send_roster(Session& s) {
     std::vector<const Session*> users;
     users.reserve(online_.size());
-    for (ConnId c : online_) users.push_back(sessions_.at(c).get());
+    for (ConnId c : online_) users.push_back(&sessions_.at(c));
     std::sort(users.begin(), users.end(), [](const Session* a, const Session* b) { return a->key < b->key; });
     std::string out;
     for (const Session* u : users) append_line(out, "USER", {u->user.nick, u->user.status});
@@ -413,7 +417,7 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
             }
             Token t = next_token_++;
             wait_for(s, t);
-            s.asked = std::string(c.arg);
+            asked_[t] = std::string(c.arg);
             storage_.submit(ProfileRequest{t, std::move(key)});
             break;
         }
@@ -504,7 +508,7 @@ void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail
     if (s.state == State::Active) {
         std::size_t i = s.online_index;
         online_[i] = online_.back();
-        sessions_.at(online_[i])->online_index = i;
+        sessions_.at(online_[i]).online_index = i;
         online_.pop_back();
         std::string why(reason);
         if (!detail.empty()) {
@@ -523,12 +527,15 @@ void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail
 void ChatCore::erase(ConnId id) {
     auto it = sessions_.find(id);
     if (it == sessions_.end()) return;
-    Session& s = *it->second;
+    Session& s = it->second;
     if (!s.key.empty()) {
         auto k = by_key_.find(s.key);
         if (k != by_key_.end() && k->second == id) by_key_.erase(k);
     }
-    if (s.waiting) waiting_.erase(s.waiting);
+    if (s.waiting) {
+        waiting_.erase(s.waiting);
+        asked_.erase(s.waiting);
+    }
     auto ip = per_ip_.find(s.ip);
     if (ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
     sessions_.erase(it);
@@ -610,14 +617,15 @@ void ChatCore::shutdown() {
     for (auto& [id, s] : sessions_) {
         io_.send(id, scratch_);
         io_.close(id);
-        if (s->state == State::Active)
-            storage_.write(SessionEndEvent{s->session_id, s->user.id, now, "shutdown"});
+        if (s.state == State::Active)
+            storage_.write(SessionEndEvent{s.session_id, s.user.id, now, "shutdown"});
     }
     sessions_.clear();
     by_key_.clear();
     online_.clear();
     per_ip_.clear();
     waiting_.clear();
+    asked_.clear();
 }
 
 }  // namespace chat::server

@@ -130,11 +130,12 @@ private:
     Limits limits_;
     std::string server_name_;
 
-    std::unordered_map<ConnId, std::unique_ptr<Session>> sessions_;
+    std::unordered_map<ConnId, Session> sessions_;  // node-based: a Session never moves
     std::unordered_map<std::string, ConnId> by_key_;  // folded nick -> connection (logged in, or logging in)
     std::vector<ConnId> online_;                      // logged-in connections, for fan-out
     std::unordered_map<std::string, std::size_t> per_ip_;
     std::unordered_map<Token, ConnId> waiting_;  // storage requests in flight
+    std::unordered_map<Token, std::string> asked_;  // the nick of a /perfil in flight, as typed
     std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
     std::deque<StoredMessage> recent_;  // the last recent_history public messages
     Token next_token_ = 1;

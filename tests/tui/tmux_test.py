@@ -25,27 +25,34 @@ class Fail(Exception):
 
 
 class Server:
-    """chatd on a port of its own. The first start asks for port 0 and reads the port chatd
-    reports, so it can never meet another test's server; a restart reuses that port."""
+    """chatd on a port of its own that it keeps across a restart (the reconnect test). The port
+    is drawn below the kernel's ephemeral range, so no other test's server started with
+    --port 0 can be handed it while this one is down; a port in use is skipped."""
 
-    def __init__(self, path, port=0):
-        self.path, self.port, self.proc = path, port, None
+    def __init__(self, path):
+        self.path, self.port, self.proc = path, 0, None
 
     def start(self):
-        log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([self.path, "--bind", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=log)
-        end = time.monotonic() + DEADLINE
-        while time.monotonic() < end:
-            log.seek(0)
-            m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", log.read())
-            if m:
-                self.port = int(m.group(1))
-                return
-            if self.proc.poll() is not None:
-                raise Fail(f"chatd exited with {self.proc.returncode}")
-            time.sleep(0.05)
-        raise Fail("chatd did not start listening")
+        import random
+        for _ in range(50):
+            port = self.port or random.randrange(20000, 32000)
+            log = tempfile.TemporaryFile()
+            self.proc = subprocess.Popen([self.path, "--bind", "127.0.0.1", "--port", str(port)],
+                                         stdout=subprocess.DEVNULL, stderr=log)
+            end = time.monotonic() + DEADLINE
+            while time.monotonic() < end:
+                log.seek(0)
+                if re.search(rb"listening on 127\.0\.0\.1:%d\b" % port, log.read()):
+                    self.port = port
+                    return
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            else:
+                raise Fail("chatd did not start listening")
+            if self.port:  # a restart must get its port back
+                raise Fail(f"chatd exited with {self.proc.returncode} on restart")
+        raise Fail("no free port for chatd")
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
