@@ -35,11 +35,13 @@ struct ChatCore::Session {
     bool ping_sent = false;
     bool throttled = false;  // paused until the budget refills
     Token waiting = 0;       // paused until this storage reply
-    std::size_t online_index = 0;
     UserRecord user;  // when LoggingIn/Active
     std::string key;
     std::int64_t session_id = 0;
 };
+
+// Roster order: the nick with ASCII letters lowered, i.e. the folded key (unique among the online).
+bool ChatCore::by_key(const Session* a, const Session* b) { return a->key < b->key; }
 
 namespace {
 
@@ -323,8 +325,7 @@ void ChatCore::login_done(Session& s, const LoginReply& r) {
     s.user.status = "disponible";
     s.state = State::Active;
     s.session_id = next_session_id();
-    s.online_index = online_.size();
-    online_.push_back(s.id);
+    online_.insert(std::lower_bound(online_.begin(), online_.end(), &s, by_key), &s);
     Mono now = clock_.now();
     s.last_line = now;
     schedule(now + limits_.ping_interval, s.id, TimerKind::Idle);
@@ -347,19 +348,18 @@ void ChatCore::login_done(Session& s, const LoginReply& r) {
 }
 
 void ChatCore::broadcast(std::string_view line, ConnId except) {
-    for (ConnId c : online_)
-        if (c != except) io_.send(c, line);
+    for (const Session* o : online_)
+        if (o->id != except) io_.send(o->id, line);
 }
 
 void ChatCore::send_roster(Session& s) {
-    std::vector<const Session*> users;
-    users.reserve(online_.size());
-    for (ConnId c : online_) users.push_back(&sessions_.at(c));
-    std::sort(users.begin(), users.end(), [](const Session* a, const Session* b) { return a->key < b->key; });
-    std::string out;
-    for (const Session* u : users) append_line(out, "USER", {u->user.nick, u->user.status});
-    append_line(out, "END", {"USERS", std::to_string(users.size())});
+    // online_ is kept in roster order, so a login costs a pass, not a sort.
+    std::string& out = roster_buf_;
+    out.clear();
+    for (const Session* u : online_) append_line(out, "USER", {u->user.nick, u->user.status});
+    append_line(out, "END", {"USERS", std::to_string(online_.size())});
     io_.send(s.id, out);
+    if (out.capacity() > 64 * 1024 && out.size() < out.capacity() / 4) std::string().swap(out);
 }
 
 void ChatCore::send_profile(Session& s, const UserRecord& u, bool online) {
@@ -506,10 +506,8 @@ void ChatCore::set_status(Session& s, std::string_view status) {
 void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail) {
     ConnId id = s.id;
     if (s.state == State::Active) {
-        std::size_t i = s.online_index;
-        online_[i] = online_.back();
-        sessions_.at(online_[i]).online_index = i;
-        online_.pop_back();
+        auto at = std::lower_bound(online_.begin(), online_.end(), &s, by_key);
+        if (at != online_.end() && *at == &s) online_.erase(at);
         std::string why(reason);
         if (!detail.empty()) {
             why += ' ';

@@ -99,6 +99,7 @@ private:
         bool operator>(const TimerEntry& o) const { return when > o.when; }
     };
 
+    static bool by_key(const Session* a, const Session* b);
     Session* find(ConnId id);
     void handle_line(Session& s, std::string_view line);
     void handle_nick(Session& s, std::string_view line);
@@ -132,7 +133,8 @@ private:
 
     std::unordered_map<ConnId, Session> sessions_;  // node-based: a Session never moves
     std::unordered_map<std::string, ConnId> by_key_;  // folded nick -> connection (logged in, or logging in)
-    std::vector<ConnId> online_;                      // logged-in connections, for fan-out
+    std::vector<Session*> online_;                    // logged-in sessions in roster order, for fan-out
+    std::string roster_buf_;                          // reused for USER lists
     std::unordered_map<std::string, std::size_t> per_ip_;
     std::unordered_map<Token, ConnId> waiting_;  // storage requests in flight
     std::unordered_map<Token, std::string> asked_;  // the nick of a /perfil in flight, as typed
