@@ -11,5 +11,5 @@ if [[ -z "${CHATD_DB:-}" ]]; then
   eval "$(scripts/db.sh env)"
 fi
 mkdir -p var
-echo "chatd: storage $CHATD_DB; chat with: nc localhost ${PORT:-5000}  (or build/chat)" >&2
+echo "chatd: data in $CHATD_DB; chat with nc localhost PORT or build/chat --port PORT (PORT as logged below)" >&2
 exec build/chatd --journal var/chatd.journal "$@"
