@@ -15,6 +15,11 @@ import time
 DEADLINE = 20.0
 
 
+# chatd reads CHATD_DB from the environment; these tests want its in-memory storage, not the
+# database `make test` starts (whose fault tests stop it now and then).
+MEMORY_ENV = {k: v for k, v in os.environ.items() if k != "CHATD_DB"}
+
+
 class Fail(Exception):
     pass
 
@@ -24,7 +29,7 @@ def start_server(path):
     import tempfile
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen([path, "--bind", "127.0.0.1", "--port", "0"],
-                            stdout=subprocess.DEVNULL, stderr=log)
+                            stdout=subprocess.DEVNULL, stderr=log, env=MEMORY_ENV)
     end = time.monotonic() + DEADLINE
     while time.monotonic() < end:
         log.seek(0)

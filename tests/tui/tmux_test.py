@@ -20,6 +20,11 @@ import time
 DEADLINE = 20.0  # seconds to wait for a screen condition; only reached when the test fails
 
 
+# chatd reads CHATD_DB from the environment; these tests want its in-memory storage, not the
+# database `make test` starts (whose fault tests stop it now and then).
+MEMORY_ENV = {k: v for k, v in os.environ.items() if k != "CHATD_DB"}
+
+
 class Fail(Exception):
     pass
 
@@ -38,7 +43,7 @@ class Server:
             port = self.port or random.randrange(20000, 32000)
             log = tempfile.TemporaryFile()
             self.proc = subprocess.Popen([self.path, "--bind", "127.0.0.1", "--port", str(port)],
-                                         stdout=subprocess.DEVNULL, stderr=log)
+                                         stdout=subprocess.DEVNULL, stderr=log, env=MEMORY_ENV)
             end = time.monotonic() + DEADLINE
             while time.monotonic() < end:
                 log.seek(0)
@@ -51,7 +56,9 @@ class Server:
             else:
                 raise Fail("chatd did not start listening")
             if self.port:  # a restart must get its port back
-                raise Fail(f"chatd exited with {self.proc.returncode} on restart")
+                log.seek(0)
+                raise Fail(f"chatd exited with {self.proc.returncode} on restart:\n"
+                           + log.read().decode(errors="replace"))
         raise Fail("no free port for chatd")
 
     def stop(self):

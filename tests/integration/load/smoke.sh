@@ -4,6 +4,7 @@
 # chat-load itself, which exits non-zero on anything missing.
 #   smoke.sh CHATD CHAT_LOAD
 set -euo pipefail
+unset CHATD_DB  # in-memory storage: the database `make test` starts is stopped by its fault tests
 chatd="$1"
 load="$2"
 tmp="$(mktemp -d)"
