@@ -13,12 +13,18 @@ if [[ -z "${CHATD_DB:-}" ]]; then
 fi
 export CHATD_DB CHATD_DB_PASSWORD
 status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for b in "$@"; do
   echo "== tests in $b"
-  ctest --test-dir "$b" --output-on-failure -j "$(nproc)" || status=1
+  ctest --test-dir "$b" --output-on-failure -j "$(nproc)" 2>&1 | tee -a "$log" || status=1
 done
 echo "== ThreadSanitizer: the storage thread and its queue"
-scripts/tsan.sh || status=1
+scripts/tsan.sh 2>&1 | tee -a "$log" || status=1
 echo "== fuzz targets, ${FUZZ_SECONDS:=15} s each on their corpus"
 FUZZ_SECONDS=$FUZZ_SECONDS scripts/fuzz.sh --if-clang || status=1
+# One closing line for the whole run: the CTest counts of every tree added up.
+read -r passed failed < <(sed -n 's/.*tests passed, \([0-9]*\) tests\? failed out of \([0-9]*\).*/\1 \2/p' "$log" |
+  awk '{f += $1; t += $2} END {print t - f, f}')
+echo "make test: ${passed:-0} passed, ${failed:-0} failed"
 exit $status
