@@ -11,6 +11,8 @@ cd "$root"
 n=${1:-50000}
 build=${2:-build}
 fds=$((n + 1000))
+hard=$(ulimit -Hn)
+[[ $hard == unlimited || $hard -ge $fds ]] || { echo "scale: $n clients need $fds fds per process, the hard limit is $hard (raising it needs CAP_SYS_RESOURCE)" >&2; fds=$hard; }
 log=$(mktemp)
 trap 'kill -TERM $pid 2>/dev/null; rm -f "$log"' EXIT
 # A login's roster alone is n USER lines (~1.3 MB at 50,000): the output limit is raised to fit it.
