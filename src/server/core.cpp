@@ -117,13 +117,20 @@ constexpr std::string_view kFullText = "too many connections to this server, try
 constexpr std::string_view kRefusedText = "connection refused";
 }  // namespace
 
-std::string ChatCore::server_full_lines(std::string_view server_name) {
+namespace {
+// HELLO, the ERROR that refuses the connection, BYE: all a refused connection hears.
+std::string refusal_lines(std::string_view server_name, std::string_view code, std::string_view text) {
     std::string out;
     if (!proto::is_param(server_name)) server_name = "chatd";
     append_line(out, "HELLO", {server_name, proto::kProtocolVersion}, kHelloText);
-    append_line(out, "ERROR", {"server-full"}, kFullText);
+    append_line(out, "ERROR", {code}, text);
     append_line(out, "BYE", {}, kRefusedText);
     return out;
+}
+}  // namespace
+
+std::string ChatCore::server_full_lines(std::string_view server_name) {
+    return refusal_lines(server_name, "server-full", kFullText);
 }
 
 void ChatCore::on_open(ConnId id, std::string_view ip) {
@@ -139,11 +146,7 @@ void ChatCore::on_open(ConnId id, std::string_view ip) {
         io_.send(id, server_full_lines(server_name_));
     } else if (limits_.max_per_ip != 0 && from_ip >= limits_.max_per_ip) {
         refuse = "too-many-connections";
-        scratch_.clear();
-        append_line(scratch_, "HELLO", {server_name_, proto::kProtocolVersion}, kHelloText);
-        append_line(scratch_, "ERROR", {"too-many-connections"}, "too many connections from your address");
-        append_line(scratch_, "BYE", {}, kRefusedText);
-        io_.send(id, scratch_);
+        io_.send(id, refusal_lines(server_name_, refuse, "too many connections from your address"));
     }
     if (refuse) {
         if (from_ip == 0) per_ip_.erase(std::string(ip));
