@@ -32,10 +32,10 @@ TEST_CASE("URL: default port, IPv6, socket, escapes") {
     CHECK(u.port == 3310);
     CHECK(mysql_url_text(u) == "mysql://app@[::1]:3310/chat");
 
-    REQUIRE(parse_mysql_url("mysql://chatd@localhost/chatd?socket=/work/var/mariadb/mysqld.sock", u, err));
+    REQUIRE(parse_mysql_url("mysql://chatd@localhost/chatd?socket=/srv/chatd/var/mysqld.sock", u, err));
     CHECK(u.host == "localhost");
-    CHECK(u.socket == "/work/var/mariadb/mysqld.sock");
-    CHECK(mysql_url_text(u) == "mysql://chatd@localhost/chatd?socket=/work/var/mariadb/mysqld.sock");
+    CHECK(u.socket == "/srv/chatd/var/mysqld.sock");
+    CHECK(mysql_url_text(u) == "mysql://chatd@localhost/chatd?socket=/srv/chatd/var/mysqld.sock");
 
     REQUIRE(parse_mysql_url("mysql://a%40b:p%3Aw%40rd@h/d", u, err));
     CHECK(u.user == "a@b");
