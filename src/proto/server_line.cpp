@@ -29,8 +29,11 @@ bool parse_server_line(std::string_view line, ServerLine& out) {
     return true;
 }
 
-void append_line(std::string& out, std::string_view verb, std::initializer_list<std::string_view> params) {
-    std::size_t size = verb.size() + 1;
+namespace {
+// "VERB p1 p2", with room reserved for `extra` more bytes.
+void append_head(std::string& out, std::string_view verb, std::initializer_list<std::string_view> params,
+                 std::size_t extra) {
+    std::size_t size = verb.size() + extra;
     for (std::string_view p : params) size += p.size() + 1;
     out.reserve(out.size() + size);
     out.append(verb);
@@ -38,19 +41,17 @@ void append_line(std::string& out, std::string_view verb, std::initializer_list<
         out.push_back(' ');
         out.append(p);
     }
+}
+}  // namespace
+
+void append_line(std::string& out, std::string_view verb, std::initializer_list<std::string_view> params) {
+    append_head(out, verb, params, 1);
     out.push_back('\n');
 }
 
 void append_line(std::string& out, std::string_view verb, std::initializer_list<std::string_view> params,
                  std::string_view trailing) {
-    std::size_t size = verb.size() + trailing.size() + 3;
-    for (std::string_view p : params) size += p.size() + 1;
-    out.reserve(out.size() + size);
-    out.append(verb);
-    for (std::string_view p : params) {
-        out.push_back(' ');
-        out.append(p);
-    }
+    append_head(out, verb, params, trailing.size() + 3);
     out.append(" :");
     out.append(trailing);
     out.push_back('\n');
