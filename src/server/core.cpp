@@ -269,6 +269,10 @@ void ChatCore::finish_wait(Session& s) {
 }
 
 void ChatCore::on_reply(StorageReply reply) {
+    if (auto* loaded = std::get_if<LoadedReply>(&reply)) {
+        load(loaded->info);
+        return;
+    }
     Token token = std::visit([](const auto& r) { return r.token; }, reply);
     auto it = waiting_.find(token);
     if (it == waiting_.end()) return;

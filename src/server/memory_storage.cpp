@@ -69,8 +69,9 @@ void MemoryStorage::submit(StorageRequest req) {
     if (notify_) notify_();
 }
 
-void MemoryStorage::write(StorageEvent ev) {
+bool MemoryStorage::write(StorageEvent ev) {
     if (auto* m = std::get_if<MessageEvent>(&ev)) {
+        if (refuse_messages_) return false;
         messages_.push_back(Msg{m->id, m->time, m->from, m->to, std::move(m->body)});
         if (messages_.size() > max_messages_) messages_.pop_front();
     } else if (auto* e = std::get_if<SessionEndEvent>(&ev)) {
@@ -78,6 +79,7 @@ void MemoryStorage::write(StorageEvent ev) {
     } else if (auto* st = std::get_if<StatusEvent>(&ev)) {
         if (UserRecord* u = by_id(st->user)) u->status = st->status;
     }
+    return true;
 }
 
 std::vector<StorageReply> MemoryStorage::take_replies() { return std::exchange(replies_, {}); }

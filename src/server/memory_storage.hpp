@@ -17,7 +17,7 @@ public:
 
     std::string start(int recent_public, StartupInfo& info) override;
     void submit(StorageRequest req) override;
-    void write(StorageEvent ev) override;
+    bool write(StorageEvent ev) override;
     std::vector<StorageReply> take_replies() override;
     void set_notify(std::function<void()> notify) override { notify_ = std::move(notify); }
     void stop() override {}
@@ -25,6 +25,8 @@ public:
 
     // For tests: make every request fail as if the database were unreachable.
     void set_unavailable(bool v) { unavailable_ = v; }
+    // For tests: refuse messages as a full backlog would (write() returns false).
+    void set_refusing_messages(bool v) { refuse_messages_ = v; }
     std::size_t user_count() const { return users_.size(); }
     std::size_t message_count() const { return messages_.size(); }
 
@@ -46,6 +48,7 @@ private:
     std::function<void()> notify_;
     UserId next_id_ = 1;
     bool unavailable_ = false;
+    bool refuse_messages_ = false;
 };
 
 }  // namespace chat::server

@@ -446,7 +446,10 @@ public:
     }
 
     void submit(StorageRequest req) override { push(Item(std::move(req)), true); }
-    void write(StorageEvent ev) override { push(Item(std::move(ev)), false); }
+    bool write(StorageEvent ev) override {
+        push(Item(std::move(ev)), false);
+        return true;
+    }
 
     std::vector<StorageReply> take_replies() override {
         std::vector<StorageReply> out;

@@ -76,7 +76,19 @@ struct HistoryReply {
     bool ok = false;                      // false: storage unreachable
     std::vector<StoredMessage> messages;  // oldest first
 };
-using StorageReply = std::variant<LoginReply, ProfileReply, HistoryReply>;
+struct StartupInfo {
+    std::vector<StoredMessage> recent_public;  // up to the requested count, oldest first
+    std::int64_t max_message_id = 0;
+    std::int64_t max_session_id = 0;
+};
+// Storage became usable after start() returned without it (the database was
+// down at start and has now been reached): the core seeds its history and id
+// counters from it. Token is always 0; nobody waits for it.
+struct LoadedReply {
+    Token token = 0;
+    StartupInfo info;
+};
+using StorageReply = std::variant<LoginReply, ProfileReply, HistoryReply, LoadedReply>;
 
 // ---- events (writes) ----
 
@@ -105,23 +117,28 @@ struct StatusEvent {
 };
 using StorageEvent = std::variant<MessageEvent, SessionStartEvent, SessionEndEvent, StatusEvent>;
 
-struct StartupInfo {
-    std::vector<StoredMessage> recent_public;  // up to the requested count, oldest first
-    std::int64_t max_message_id = 0;
-    std::int64_t max_session_id = 0;
-};
-
 class Storage {
 public:
     virtual ~Storage() = default;
 
-    // Blocking, before the server serves: prepares storage (schema) and loads
-    // what the core needs at start. Returns an error text, empty on success.
+    // Before the server serves: prepares storage (schema) and loads what the
+    // core needs at start. Returns an error text, empty on success; an error
+    // means chatd cannot run (a bad URL, a schema version it does not know).
+    // A database that cannot be reached is no error: start() returns with
+    // `info` empty, storage connects in the background, and a LoadedReply
+    // brings the info once it is there (requests meanwhile fail, ok = false).
     virtual std::string start(int recent_public, StartupInfo& info) = 0;
 
     // Never block (called on the reactor thread).
     virtual void submit(StorageRequest req) = 0;
-    virtual void write(StorageEvent ev) = 0;
+    // True when the event is kept (it will be written, now or after an
+    // outage). False only for a MessageEvent that storage cannot keep: the
+    // database is unreachable and the backlog for it is full (the journal
+    // cannot be written either). The core then refuses the message with
+    // ERROR unavailable and delivers it to nobody. Other events are always
+    // taken (presence goes on; how they are kept within bounds is storage's
+    // business).
+    virtual bool write(StorageEvent ev) = 0;
     // Replies that are ready, in order. Cheap when there are none.
     virtual std::vector<StorageReply> take_replies() = 0;
     // Called (from any thread) when new replies become ready. Set before start().
