@@ -1,7 +1,18 @@
-// Logging to stderr: one line per event with UTC time and level. Thread-safe
-// (each line is one write(2)). Cheap when the level is filtered out.
+// Logging to stderr: one line per event with UTC time and level. Cheap when
+// the level is filtered out, and it never blocks its caller: log_write formats
+// the line into a bounded in-memory ring (kLogRingBytes) and a dedicated
+// logger thread writes the ring to stderr. When the ring is full (stderr is a
+// pipe nobody reads, a stuck journald, a paused terminal) the line is dropped
+// and counted; once the writer has room again it writes one warn line
+// "N log lines dropped" before the next ones. Thread-safe for any thread.
+//
+// Nothing has to be called: the logger thread starts on the first log_write,
+// and at exit (atexit) what is buffered is written within about a second;
+// after that the process exits without waiting for a stuck stderr.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <string_view>
 
 namespace chat::server {
@@ -14,6 +25,23 @@ LogLevel log_level() noexcept;
 bool parse_log_level(std::string_view text, LogLevel& out) noexcept;
 
 void log_write(LogLevel level, const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
+
+// Bytes of formatted lines the ring holds (memory is bounded by this whatever happens),
+// and the longest line (longer text is cut, the line still ends in LF).
+inline constexpr std::size_t kLogRingBytes = std::size_t{1} << 20;
+inline constexpr std::size_t kLogMaxLine = 2048;
+
+// Starts the logger thread now (idempotent; log_write does it on first use). The thread
+// blocks every signal, whatever the caller's mask. Call early in main to pay the thread
+// creation before serving.
+void log_start() noexcept;
+// Waits until every line logged before the call (and a pending "dropped" line) is
+// written, at most `timeout`; true when it was.
+bool log_flush(std::chrono::milliseconds timeout) noexcept;
+// log_flush(timeout), then ends the logger thread if it is idle by then; never waits
+// longer than `timeout` in all, even when stderr is stuck. Lines logged afterwards are
+// dropped. Idempotent; atexit calls log_stop(1 s).
+void log_stop(std::chrono::milliseconds timeout) noexcept;
 
 }  // namespace chat::server
 
