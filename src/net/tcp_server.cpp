@@ -56,6 +56,7 @@ struct TcpServer::Impl {
         Fd fd;
         ConnId id = 0;  // 0: free slot
         RingBuffer out;
+        RingBuffer held;  // while paced: send()'s bytes, behind the paced reply in `out`
         std::string in;  // input the handler did not take yet; empty (no storage) most of the time
         Reactor::TimerId linger_timer = 0;
         CloseReason reason = CloseReason::Error;
@@ -71,6 +72,8 @@ struct TcpServer::Impl {
         bool closing = false;   // close_after_flush: write out, then FIN, then close
         bool draining = false;  // FIN sent; discarding input until the peer's FIN
         bool doomed = false;    // on_close(reason) due at the end of the turn
+        bool paced = false;     // a paced reply is being produced into `out`
+        bool drain_due = false; // on drained_
     };
 
     Impl(Reactor& r, ConnectionHandler& h, TcpServerOptions o)
@@ -95,6 +98,7 @@ struct TcpServer::Impl {
     std::vector<ConnId> dirty, dirty_work;
     std::vector<ConnId> ready, ready_work;
     std::vector<ConnId> closes, closes_work;
+    std::vector<ConnId> drained, drained_work;
     std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted callbacks outliving us do nothing
 
     Conn* find(ConnId id) noexcept {
@@ -353,6 +357,14 @@ struct TcpServer::Impl {
     }
 
     void write_out(Conn& c) {
+        write_some(c);
+        if (c.id != 0 && c.paced && !c.drain_due && !c.doomed && !c.closing && c.out.size() < opts.paced_low_water) {
+            c.drain_due = true;
+            drained.push_back(c.id);
+        }
+    }
+
+    void write_some(Conn& c) {
         while (!c.out.empty()) {
             const std::size_t before = c.out.size();
             const ssize_t n = c.out.write_to(c.fd.get());
@@ -401,11 +413,22 @@ struct TcpServer::Impl {
         c.reason = why;
         // A peer that only half-closed may still read the replies to what it sent last.
         if (why != CloseReason::PeerClosed) c.out.clear();
+        unpace(c);
         std::string().swap(c.in);
         closes.push_back(c.id);
     }
 
+    // Ends pacing: what send() queued meanwhile follows the paced bytes.
+    void unpace(Conn& c) {
+        if (!c.paced) return;
+        c.paced = false;
+        c.out.append(c.held.first());
+        c.out.append(c.held.second());
+        c.held.clear();
+    }
+
     void begin_close_after_flush(Conn& c) {
+        unpace(c);
         c.closing = true;
         std::string().swap(c.in);
         const ConnId id = c.id;
@@ -430,8 +453,9 @@ struct TcpServer::Impl {
     }
 
     void flush() {
-        // on_close may send to others (and that may doom more): repeat until quiet.
-        while (!dirty.empty() || !closes.empty()) {
+        // on_close may send to others (and that may doom more), on_drained produces more: repeat
+        // until quiet.
+        while (!dirty.empty() || !closes.empty() || !drained.empty()) {
             dirty_work.swap(dirty);
             for (ConnId id : dirty_work) {
                 Conn* c = find(id);
@@ -456,6 +480,14 @@ struct TcpServer::Impl {
                 handler.on_close(id, why);
             }
             closes_work.clear();
+            drained_work.swap(drained);
+            for (ConnId id : drained_work) {
+                Conn* c = find(id);
+                if (!c) continue;
+                c->drain_due = false;
+                if (c->paced && !c->doomed && !c->closing) handler.on_drained(id);
+            }
+            drained_work.clear();
         }
     }
 };
@@ -516,6 +548,11 @@ void TcpServer::send(ConnId id, std::string_view bytes) {
     Impl& s = *impl_;
     Impl::Conn* c = s.find(id);
     if (!c || c->doomed || c->closing || bytes.empty()) return;
+    if (c->paced) {
+        if (c->held.size() + bytes.size() > s.opts.max_outbuf) s.doom(*c, CloseReason::OutputFull);
+        else c->held.append(bytes);
+        return;
+    }
     if (c->out.size() + bytes.size() > s.opts.max_outbuf) {
         // The limit is on what the kernel cannot take: a turn's fan-out may queue more than
         // max_outbuf for a reader that keeps up, so write what is queued before judging.
@@ -528,6 +565,33 @@ void TcpServer::send(ConnId id, std::string_view bytes) {
     }
     c->out.append(bytes);
     s.mark_dirty(*c);
+}
+
+void TcpServer::begin_paced(ConnId id) {
+    Impl& s = *impl_;
+    Impl::Conn* c = s.find(id);
+    if (!c || c->doomed || c->closing || c->paced) return;
+    c->paced = true;
+    if (!c->drain_due) {
+        c->drain_due = true;
+        s.drained.push_back(id);
+    }
+}
+
+void TcpServer::send_paced(ConnId id, std::string_view bytes) {
+    Impl& s = *impl_;
+    Impl::Conn* c = s.find(id);
+    if (!c || !c->paced || c->doomed || c->closing || bytes.empty()) return;
+    c->out.append(bytes);
+    s.mark_dirty(*c);
+}
+
+void TcpServer::end_paced(ConnId id) {
+    Impl& s = *impl_;
+    Impl::Conn* c = s.find(id);
+    if (!c || !c->paced) return;
+    s.unpace(*c);
+    if (!c->out.empty()) s.mark_dirty(*c);
 }
 
 void TcpServer::close_after_flush(ConnId id) {
@@ -557,7 +621,7 @@ void TcpServer::resume_reading(ConnId id) {
 
 std::size_t TcpServer::pending_output(ConnId id) const noexcept {
     const Impl::Conn* c = impl_->find(id);
-    return c ? c->out.size() : 0;
+    return c ? c->out.size() + c->held.size() : 0;
 }
 
 std::size_t TcpServer::connection_count() const noexcept {

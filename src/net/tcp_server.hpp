@@ -44,6 +44,10 @@ public:
     // The connection went away for a reason the handler did not ask for.
     // Called once, from flush() at the end of a loop turn (never from inside send()).
     virtual void on_close(ConnId id, CloseReason why) = 0;
+    // A paced connection (begin_paced) has fewer than paced_low_water unsent
+    // paced bytes: produce more with send_paced(), or end_paced(). Called
+    // from flush(), never from inside send_paced().
+    virtual void on_drained(ConnId) {}
 };
 
 struct TcpServerOptions {
@@ -51,6 +55,7 @@ struct TcpServerOptions {
     std::size_t max_input = 64 * 1024;  // unconsumed input kept per connection before reading stops
     int close_linger_ms = 5000;         // how long a flush-then-close may wait for a slow peer
     std::string shed_message;           // written (best effort) to a connection closed at once for lack of fds
+    std::size_t paced_low_water = 16 * 1024;  // on_drained() once a paced reply's unsent bytes fall below this
 };
 
 class TcpServer {
@@ -68,6 +73,17 @@ public:
     // output passes max_outbuf the connection is closed with OutputFull at the
     // end of the turn.
     void send(ConnId id, std::string_view bytes);
+
+    // Paced output: a reply produced as fast as the peer reads it (a roster,
+    // a history), so that a reply to one's own request never counts towards
+    // max_outbuf however large it is. While a connection is paced, bytes
+    // given to send_paced() go out first and do not count; bytes given to
+    // send() wait behind them (and count as always); on_drained() asks for
+    // more whenever the paced bytes run low. end_paced() ends it: what send()
+    // queued meanwhile follows. A close ends it too.
+    void begin_paced(ConnId id);
+    void send_paced(ConnId id, std::string_view bytes);
+    void end_paced(ConnId id);
 
     // Stops reading; writes the pending output (up to close_linger_ms), then closes.
     // No on_close follows. Unknown ids are ignored.

@@ -20,6 +20,22 @@ enum class State : std::uint8_t {
     Active,     // logged in
 };
 
+// One part of a paced reply: the roster, a list of ready lines, or rows from storage.
+struct ChatCore::PacedPart {
+    enum class Kind : std::uint8_t { Users, Lines, History };
+    Kind kind = Kind::Users;
+    std::string after;      // Users: the key of the last user listed; empty before the first
+    std::size_t count = 0;  // Users: listed so far
+    std::vector<std::shared_ptr<const std::string>> lines;  // Lines, then END HIST
+    std::vector<StoredMessage> history;                      // History, then END HIST
+    std::size_t next = 0;
+};
+
+struct ChatCore::Paced {
+    std::vector<PacedPart> parts;
+    std::size_t current = 0;
+};
+
 struct ChatCore::Session {
     Session(ConnId i, std::string_view addr, std::size_t max_line, Mono now, double burst)
         : id(i), ip(addr), framer(max_line), tokens(burst), tokens_at(now), last_line(now) {}
@@ -35,6 +51,8 @@ struct ChatCore::Session {
     bool ping_sent = false;
     bool throttled = false;  // paused until the budget refills
     Token waiting = 0;       // paused until this storage reply
+    std::unique_ptr<Paced> paced;  // paused while a reply is sent as the client reads it
+    Mono progress_at{};            // when the paced reply last moved
     UserRecord user;  // when LoggingIn/Active
     std::string key;
     std::int64_t session_id = 0;
@@ -61,6 +79,15 @@ constexpr std::string_view kHelp[] = {
 
 std::string_view param_or_q(std::string_view s) { return proto::is_param(s) ? s : std::string_view("?"); }
 
+// A paced reply is produced in chunks of about this size as the socket drains.
+constexpr std::size_t kPacedChunk = 16 * 1024;
+
+std::shared_ptr<const std::string> hist_line(const StoredMessage& m) {
+    auto line = std::make_shared<std::string>();
+    append_line(*line, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to}, m.body);
+    return line;
+}
+
 }  // namespace
 
 ChatCore::ChatCore(Transport& io, Storage& storage, Clock& clock, Limits limits, std::string server_name)
@@ -71,8 +98,16 @@ ChatCore::ChatCore(Transport& io, Storage& storage, Clock& clock, Limits limits,
 ChatCore::~ChatCore() = default;
 
 void ChatCore::load(const StartupInfo& info) {
-    recent_.clear();
-    for (const auto& m : info.recent_public) recent_.push_back(m);
+    // Storage may be reached after this process already took messages (it was
+    // down at start): merge by id, so none is lost or shown twice.
+    std::deque<RecentLine> merged;
+    for (const auto& m : info.recent_public) merged.push_back(RecentLine{m.id, hist_line(m)});
+    for (auto& r : recent_) merged.push_back(std::move(r));
+    std::stable_sort(merged.begin(), merged.end(), [](const RecentLine& a, const RecentLine& b) { return a.id < b.id; });
+    merged.erase(std::unique(merged.begin(), merged.end(),
+                             [](const RecentLine& a, const RecentLine& b) { return a.id == b.id; }),
+                 merged.end());
+    recent_ = std::move(merged);
     while (recent_.size() > static_cast<std::size_t>(std::max(limits_.recent_history, 0))) recent_.pop_front();
     last_message_id_ = std::max(last_message_id_, info.max_message_id);
     last_session_id_ = std::max(last_session_id_, info.max_session_id);
@@ -186,7 +221,7 @@ std::size_t ChatCore::on_data(ConnId id, std::string_view data) {
     std::size_t off = 0;
     while (off < data.size()) {
         Session* s = find(id);
-        if (!s || s->throttled || s->waiting) break;
+        if (!s || blocked(*s)) break;
         std::string_view rest = data.substr(off);
         // The budget is checked before the framer looks, so a line is never half taken.
         if (!s->framer.discarding() && rest.front() != '\n' && !(rest.size() >= 2 && rest[0] == '\r' && rest[1] == '\n')) {
@@ -265,7 +300,107 @@ void ChatCore::wait_for(Session& s, Token token) {
 
 void ChatCore::finish_wait(Session& s) {
     s.waiting = 0;
-    if (!s.throttled) io_.resume(s.id);
+    unblock(s);
+}
+
+bool ChatCore::blocked(const Session& s) const { return s.throttled || s.waiting || s.paced; }
+
+// Reading goes on once nothing holds the session. Time the server held it
+// (storage, a paced reply) is not the client's idle time: its unread lines
+// were there all along.
+void ChatCore::unblock(Session& s) {
+    if (blocked(s)) return;
+    s.last_line = std::max(s.last_line, clock_.now());
+    io_.resume(s.id);
+}
+
+// Queues a part; the caller then produces the first chunk at once (a small
+// reply is complete at the moment of the request), the rest as the socket drains.
+void ChatCore::start_paced(Session& s, PacedPart part) {
+    if (!s.paced) {
+        s.paced = std::make_unique<Paced>();
+        s.progress_at = clock_.now();
+        io_.pause(s.id);
+        io_.begin_paced(s.id);
+    }
+    s.paced->parts.push_back(std::move(part));
+}
+
+void ChatCore::on_drained(ConnId id) {
+    Session* s = find(id);
+    if (s && s->paced) produce(*s);
+}
+
+void ChatCore::produce(Session& s) {
+    Paced& p = *s.paced;
+    std::string& out = paced_buf_;
+    out.clear();
+    while (p.current < p.parts.size() && out.size() < kPacedChunk) {
+        PacedPart& part = p.parts[p.current];
+        bool done = false;
+        switch (part.kind) {
+            case PacedPart::Kind::Users: {
+                auto it = part.after.empty()
+                              ? online_.begin()
+                              : std::upper_bound(online_.begin(), online_.end(), part.after,
+                                                 [](const std::string& k, const Session* u) { return k < u->key; });
+                const Session* last = nullptr;
+                for (; it != online_.end() && out.size() < kPacedChunk; ++it) {
+                    append_line(out, "USER", {(*it)->user.nick, (*it)->user.status});
+                    last = *it;
+                    ++part.count;
+                }
+                if (last) part.after = last->key;
+                if (it == online_.end()) {
+                    append_line(out, "END", {"USERS", std::to_string(part.count)});
+                    done = true;
+                }
+                break;
+            }
+            case PacedPart::Kind::Lines:
+                for (; part.next < part.lines.size() && out.size() < kPacedChunk; ++part.next)
+                    out += *part.lines[part.next];
+                if (part.next == part.lines.size()) {
+                    append_line(out, "END", {"HIST", std::to_string(part.lines.size())});
+                    done = true;
+                }
+                break;
+            case PacedPart::Kind::History:
+                for (; part.next < part.history.size() && out.size() < kPacedChunk; ++part.next) {
+                    const StoredMessage& m = part.history[part.next];
+                    append_line(out, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to}, m.body);
+                }
+                if (part.next == part.history.size()) {
+                    append_line(out, "END", {"HIST", std::to_string(part.history.size())});
+                    done = true;
+                }
+                break;
+        }
+        if (done) p.parts[p.current++] = PacedPart{};  // frees what that part held
+    }
+    s.progress_at = clock_.now();
+    if (!out.empty()) io_.send_paced(s.id, out);
+    if (out.capacity() > 4 * kPacedChunk) std::string().swap(out);
+    if (p.current == p.parts.size()) {
+        s.paced.reset();
+        io_.end_paced(s.id);
+        unblock(s);
+    }
+}
+
+// While a USER list is on its way, JOIN and PART lines about users it has not
+// reached yet are left out for that client: the list shows them as they are
+// when it gets there. So every other user is either in the list or in a later
+// JOIN, never both, and a PART only follows a user the client was told of.
+bool ChatCore::roster_will_list(const Session& o, const std::string& key) const {
+    if (!o.paced || o.paced->current >= o.paced->parts.size()) return false;
+    const PacedPart& part = o.paced->parts[o.paced->current];
+    return part.kind == PacedPart::Kind::Users && (part.after.empty() || key > part.after);
+}
+
+void ChatCore::broadcast_presence(std::string_view line, const std::string& key, ConnId except) {
+    for (const Session* o : online_)
+        if (o->id != except && !roster_will_list(*o, key)) io_.send(o->id, line);
 }
 
 void ChatCore::on_reply(StorageReply reply) {
@@ -278,7 +413,7 @@ void ChatCore::on_reply(StorageReply reply) {
     if (it == waiting_.end()) return;
     ConnId id = it->second;
     waiting_.erase(it);
-    std::string asked;  // the nick a /perfil asked for, as typed
+    Lookup asked{Asked::Profile, {}};  // the nick a /perfil or a private message asked for, as typed
     if (auto a = asked_.find(token); a != asked_.end()) {
         asked = std::move(a->second);
         asked_.erase(a);
@@ -296,24 +431,26 @@ void ChatCore::on_reply(StorageReply reply) {
     }
     if (auto* lr = std::get_if<LoginReply>(&reply)) {
         login_done(*s, *lr);
-    } else if (auto* pr = std::get_if<ProfileReply>(&reply)) {
+    } else if (auto* pr = std::get_if<ProfileReply>(&reply); pr && asked.why == Asked::Recipient) {
+        // Not online; storage knows how the user first spelled it, if it knows the user.
+        std::string_view name = pr->ok && pr->found ? std::string_view(pr->user.nick) : param_or_q(asked.nick);
+        send_error(id, "no-such-user", name, "no such user online");
+    } else if (pr) {
         if (!pr->ok)
             send_error(id, "unavailable", {}, "storage cannot be reached; try again later");
         else if (!pr->found)
-            send_error(id, "no-such-user", param_or_q(asked), "no such user");
+            send_error(id, "no-such-user", param_or_q(asked.nick), "no such user");
         else
             send_profile(*s, pr->user, false);
     } else if (auto* hr = std::get_if<HistoryReply>(&reply)) {
         if (!hr->ok) {
             send_error(id, "unavailable", {}, "storage cannot be reached; try again later");
         } else {
-            std::string out;
-            for (const auto& m : hr->messages) {
-                append_line(out, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to},
-                            m.body);
-            }
-            append_line(out, "END", {"HIST", std::to_string(hr->messages.size())});
-            io_.send(id, out);
+            PacedPart part;
+            part.kind = PacedPart::Kind::History;
+            part.history = std::move(hr->messages);
+            start_paced(*s, std::move(part));
+            produce(*s);
         }
     }
     if ((s = find(id))) finish_wait(*s);
@@ -342,14 +479,16 @@ void ChatCore::login_done(Session& s, const LoginReply& r) {
     append_line(out, "WELCOME", {s.user.nick, std::to_string(s.user.id)}, "hola " + s.user.nick);
     io_.send(s.id, out);
     send_roster(s);
-    out.clear();
-    for (const auto& m : recent_) append_line(out, "HIST", {proto::format_time(m.time), m.from, "*"}, m.body);
-    append_line(out, "END", {"HIST", std::to_string(recent_.size())});
-    io_.send(s.id, out);
+    PacedPart recent;
+    recent.kind = PacedPart::Kind::Lines;
+    recent.lines.reserve(recent_.size());
+    for (const auto& r : recent_) recent.lines.push_back(r.line);
+    start_paced(s, std::move(recent));
+    produce(s);
 
     scratch_.clear();
     append_line(scratch_, "JOIN", {s.user.nick, s.user.status});
-    broadcast(scratch_, s.id);
+    broadcast_presence(scratch_, s.key, s.id);
     LOG_INFO("login %s id=%lld from %s (#%llu)", s.user.nick.c_str(), static_cast<long long>(s.user.id),
              s.ip.c_str(), static_cast<unsigned long long>(s.id));
 }
@@ -359,14 +498,12 @@ void ChatCore::broadcast(std::string_view line, ConnId except) {
         if (o->id != except) io_.send(o->id, line);
 }
 
+// A cursor over online_, which is kept in roster order: a login costs a pass, not a sort, and the
+// list is made as the client reads it, never copied whole.
 void ChatCore::send_roster(Session& s) {
-    // online_ is kept in roster order, so a login costs a pass, not a sort.
-    std::string& out = roster_buf_;
-    out.clear();
-    for (const Session* u : online_) append_line(out, "USER", {u->user.nick, u->user.status});
-    append_line(out, "END", {"USERS", std::to_string(online_.size())});
-    io_.send(s.id, out);
-    if (out.capacity() > 64 * 1024 && out.size() < out.capacity() / 4) std::string().swap(out);
+    PacedPart part;
+    part.kind = PacedPart::Kind::Users;
+    start_paced(s, std::move(part));
 }
 
 void ChatCore::send_profile(Session& s, const UserRecord& u, bool online) {
@@ -403,6 +540,7 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
             break;
         case Cmd::List:
             send_roster(s);
+            produce(s);
             break;
         case Cmd::Profile: {
             if (c.arg.empty()) {
@@ -424,7 +562,7 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
             }
             Token t = next_token_++;
             wait_for(s, t);
-            asked_[t] = std::string(c.arg);
+            asked_[t] = Lookup{Asked::Profile, std::string(c.arg)};
             storage_.submit(ProfileRequest{t, std::move(key)});
             break;
         }
@@ -467,16 +605,25 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
     }
 }
 
+// Not stored, not accepted: a message storage cannot keep reaches nobody.
+void ChatCore::refuse_unstored(Session& s) {
+    send_error(s.id, "unavailable", {}, "storage cannot keep messages now; not sent, try again later");
+    LOG_DEBUG("#%llu: message refused, storage full", static_cast<unsigned long long>(s.id));
+}
+
 void ChatCore::public_message(Session& s, std::string_view text) {
     StoredMessage m{next_message_id(), now_s(), s.user.nick, {}, std::string(text)};
+    if (!storage_.write(MessageEvent{m.id, m.time, s.user.id, 0, m.body})) {
+        refuse_unstored(s);
+        return;
+    }
     ++messages_;
     scratch_.clear();
     append_line(scratch_, "MSG", {s.user.nick}, text);
     broadcast(scratch_);
-    storage_.write(MessageEvent{m.id, m.time, s.user.id, 0, m.body});
     if (limits_.recent_history > 0) {
         if (recent_.size() >= static_cast<std::size_t>(limits_.recent_history)) recent_.pop_front();
-        recent_.push_back(std::move(m));
+        recent_.push_back(RecentLine{m.id, hist_line(m)});
     }
 }
 
@@ -489,8 +636,20 @@ void ChatCore::private_message(Session& s, std::string_view nick, std::string_vi
             if (to && to->state != State::Active) to = nullptr;
         }
     }
-    if (!to) {
+    if (!to && !proto::is_valid_nick(nick)) {
         send_error(s.id, "no-such-user", param_or_q(nick), "no such user online");
+        return;
+    }
+    if (!to) {
+        // The error names the user as first spelled, which only storage knows for one offline.
+        Token t = next_token_++;
+        wait_for(s, t);
+        asked_[t] = Lookup{Asked::Recipient, std::string(nick)};
+        storage_.submit(ProfileRequest{t, proto::fold_nick(nick)});
+        return;
+    }
+    if (!storage_.write(MessageEvent{next_message_id(), now_s(), s.user.id, to->user.id, std::string(text)})) {
+        refuse_unstored(s);
         return;
     }
     ++messages_;
@@ -498,7 +657,6 @@ void ChatCore::private_message(Session& s, std::string_view nick, std::string_vi
     append_line(scratch_, "PRIV", {s.user.nick, to->user.nick}, text);
     io_.send(to->id, scratch_);
     if (to != &s) io_.send(s.id, scratch_);
-    storage_.write(MessageEvent{next_message_id(), now_s(), s.user.id, to->user.id, std::string(text)});
 }
 
 void ChatCore::set_status(Session& s, std::string_view status) {
@@ -522,7 +680,7 @@ void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail
         }
         scratch_.clear();
         append_line(scratch_, "PART", {s.user.nick}, why);
-        broadcast(scratch_);
+        broadcast_presence(scratch_, s.key);
         storage_.write(SessionEndEvent{s.session_id, s.user.id, now_s(), std::string(reason)});
         LOG_INFO("logout %s: %s", s.user.nick.c_str(), std::string(reason).c_str());
     }
@@ -561,6 +719,22 @@ void ChatCore::on_gone(ConnId id, Gone why) {
 }
 
 void ChatCore::check_idle(Session& s, Mono now) {
+    if (s.waiting) {  // the server's wait, not the client's idleness
+        schedule(now + limits_.ping_interval, s.id, TimerKind::Idle);
+        return;
+    }
+    if (s.paced) {
+        // The client reads its reply or it does not: a reply that has not moved for as long as an
+        // idle client gets to answer a PING is a dead reader.
+        Mono due = s.progress_at + limits_.ping_interval + limits_.ping_timeout;
+        if (now < due) {
+            schedule(due, s.id, TimerKind::Idle);
+            return;
+        }
+        bye_and_close(s, "reply not read in time");
+        drop(s, "timeout", {});
+        return;
+    }
     if (s.ping_sent && s.last_line >= s.ping_at) s.ping_sent = false;
     if (!s.ping_sent) {
         Mono due = s.last_line + limits_.ping_interval;
@@ -607,7 +781,7 @@ void ChatCore::on_tick() {
             case TimerKind::Throttle:
                 if (s->throttled) {
                     s->throttled = false;
-                    if (!s->waiting) io_.resume(s->id);
+                    unblock(*s);
                 }
                 break;
         }

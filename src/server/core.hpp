@@ -45,6 +45,13 @@ public:
     virtual void close(ConnId id) = 0;   // write what is pending, then close; no on_close follows
     virtual void pause(ConnId id) = 0;   // stop reading and offering input
     virtual void resume(ConnId id) = 0;  // offer the kept input again (later, not from inside this call)
+    // A reply produced as the client reads it (see net::TcpServer::begin_paced):
+    // send_paced() bytes go first and never make the client a slow consumer,
+    // send() bytes wait behind them; the I/O side calls ChatCore::on_drained()
+    // (later, never from inside these calls) when it wants more.
+    virtual void begin_paced(ConnId id) = 0;
+    virtual void send_paced(ConnId id, std::string_view bytes) = 0;
+    virtual void end_paced(ConnId id) = 0;
 };
 
 class Clock {
@@ -75,6 +82,8 @@ public:
     std::size_t on_data(ConnId id, std::string_view data);
     void on_gone(ConnId id, Gone why);
     void on_reply(StorageReply reply);
+    // The paced reply of `id` has run low: the next part of it is produced.
+    void on_drained(ConnId id);
 
     // Timers: call on_tick() at (or after) next_deadline().
     void on_tick();
@@ -91,6 +100,13 @@ public:
 
 private:
     struct Session;
+    struct PacedPart;
+    struct Paced;
+    enum class Asked : std::uint8_t { Profile, Recipient };  // why a user is looked up in storage
+    struct Lookup {
+        Asked why;
+        std::string nick;  // as typed
+    };
     enum class TimerKind : std::uint8_t { Login, Idle, Throttle };
     struct TimerEntry {
         Mono when;
@@ -108,6 +124,13 @@ private:
     void private_message(Session& s, std::string_view nick, std::string_view text);
     void set_status(Session& s, std::string_view status);
     void send_roster(Session& s);
+    void start_paced(Session& s, PacedPart part);
+    void produce(Session& s);
+    bool roster_will_list(const Session& o, const std::string& key) const;
+    void broadcast_presence(std::string_view line, const std::string& key, ConnId except = 0);
+    void unblock(Session& s);
+    void refuse_unstored(Session& s);
+    bool blocked(const Session& s) const;
     void send_profile(Session& s, const UserRecord& u, bool online);
     void send_help(Session& s);
     void send_error(ConnId id, std::string_view code, std::string_view arg, std::string_view text);
@@ -134,12 +157,18 @@ private:
     std::unordered_map<ConnId, Session> sessions_;  // node-based: a Session never moves
     std::unordered_map<std::string, ConnId> by_key_;  // folded nick -> connection (logged in, or logging in)
     std::vector<Session*> online_;                    // logged-in sessions in roster order, for fan-out
-    std::string roster_buf_;                          // reused for USER lists
+    std::string paced_buf_;                           // reused for chunks of paced replies
     std::unordered_map<std::string, std::size_t> per_ip_;
     std::unordered_map<Token, ConnId> waiting_;  // storage requests in flight
-    std::unordered_map<Token, std::string> asked_;  // the nick of a /perfil in flight, as typed
+    std::unordered_map<Token, Lookup> asked_;    // user lookups in flight: the nick as typed
     std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
-    std::deque<StoredMessage> recent_;  // the last recent_history public messages
+    // The last recent_history public messages as HIST lines, shared with the
+    // paced replies of newcomers (a login storm holds pointers, not copies).
+    struct RecentLine {
+        std::int64_t id;
+        std::shared_ptr<const std::string> line;
+    };
+    std::deque<RecentLine> recent_;
     Token next_token_ = 1;
     std::int64_t last_message_id_ = 0;
     std::int64_t last_session_id_ = 0;

@@ -2,7 +2,10 @@
 // Everything here runs on one thread except the storage's own.
 #include <malloc.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -21,6 +24,35 @@
 namespace chat::server {
 namespace {
 
+// Resident bytes of this process, from /proc/self/statm (one small read).
+std::size_t resident_bytes() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long long size = 0, resident = 0;
+    int n = std::fscanf(f, "%llu %llu", &size, &resident);
+    std::fclose(f);
+    return n == 2 ? static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// Trims the heap once the resident size passed the mark left by the last trim
+// by an eighth (at least 4 MiB).
+class MemoryTrimmer {
+public:
+    void tick() {
+        std::size_t rss = resident_bytes();
+        if (rss == 0 || rss < mark_ + std::max<std::size_t>(4u << 20, mark_ / 8)) return;
+        auto t0 = std::chrono::steady_clock::now();
+        ::malloc_trim(128 * 1024);
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+        mark_ = resident_bytes();
+        LOG_DEBUG("malloc_trim: resident %zu KiB -> %zu KiB in %lld us", rss >> 10, mark_ >> 10,
+                  static_cast<long long>(us.count()));
+    }
+
+private:
+    std::size_t mark_ = 0;
+};
+
 class Server final : public net::ConnectionHandler, public Transport, public Clock {
 public:
     Server(const ServerConfig& cfg, Storage& storage)
@@ -29,7 +61,9 @@ public:
     static net::TcpServerOptions tcp_options(const ServerConfig& cfg) {
         net::TcpServerOptions o;
         o.max_outbuf = cfg.max_outbuf;
-        o.max_input = 64 * 1024;
+        // A whole line of --max-line bytes (a CR included) and its LF must fit, or a legal long line
+        // would be neither taken nor refused.
+        o.max_input = std::max<std::size_t>(64 * 1024, cfg.limits.max_line + 2);
         o.close_linger_ms = 5000;
         o.shed_message = ChatCore::server_full_lines(cfg.name);  // out of fds, a newcomer still hears why
         return o;
@@ -49,12 +83,16 @@ public:
         reactor_.set_before_sleep([this] { end_of_turn(); });
         schedule_trim();
         reactor_.run();
+        // Storage stops while the reactor it notifies still exists: its thread may be answering a
+        // request (or retrying a database) right now.
+        storage_.stop();
         return 0;
     }
 
     // net::ConnectionHandler
     void on_open(net::ConnId id, const net::PeerAddress& peer) override { core_.on_open(id, peer.ip); }
     std::size_t on_data(net::ConnId id, std::string_view data) override { return core_.on_data(id, data); }
+    void on_drained(net::ConnId id) override { core_.on_drained(id); }
     void on_close(net::ConnId id, net::CloseReason why) override {
         core_.on_gone(id, why == net::CloseReason::OutputFull ? Gone::SlowConsumer : Gone::Closed);
     }
@@ -64,6 +102,9 @@ public:
     void close(ConnId id) override { tcp_.close_after_flush(id); }
     void pause(ConnId id) override { tcp_.pause_reading(id); }
     void resume(ConnId id) override { resumes_.push_back(id); }
+    void begin_paced(ConnId id) override { tcp_.begin_paced(id); }
+    void send_paced(ConnId id, std::string_view bytes) override { tcp_.send_paced(id, bytes); }
+    void end_paced(ConnId id) override { tcp_.end_paced(id); }
 
     // Clock
     Mono now() override { return std::chrono::steady_clock::now(); }
@@ -104,13 +145,14 @@ private:
     }
 
     // Output buffers are freed as they drain, but glibc keeps the freed pages
-    // in its heap: after a burst (a login storm sends every newcomer the whole
-    // roster) the process would keep its peak RSS for good. Handing free pages
-    // back once a second keeps an idle connection's cost near its real size;
-    // it is a walk over free chunks, no system call per chunk that is in use.
+    // in its heap: after a burst (a login storm, a fan-out to slow readers)
+    // the process would keep its peak RSS for good. malloc_trim hands them
+    // back, but it walks every arena under its locks, so it runs only when
+    // the resident size has grown past the last trimmed mark (a burst came
+    // and went, or the server grew), not every second on a quiet server.
     void schedule_trim() {
         reactor_.add_timer(std::chrono::steady_clock::now() + std::chrono::seconds(1), [this] {
-            ::malloc_trim(128 * 1024);
+            trim_.tick();
             if (!stopping_) schedule_trim();
         });
     }
@@ -125,6 +167,7 @@ private:
         reactor_.add_timer(std::chrono::steady_clock::now() + std::chrono::seconds(6), [this] { reactor_.stop(); });
     }
 
+    MemoryTrimmer trim_;
     net::Reactor reactor_;
     net::TcpServer tcp_;
     Storage& storage_;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "server/core.hpp"
 #include "server/memory_storage.hpp"
 
@@ -21,9 +23,30 @@ public:
 
     // Transport
     void send(ConnId id, std::string_view bytes) override {
-        if (!closed.count(id)) out[id].append(bytes);
+        if (closed.count(id)) return;
+        if (paced.count(id))
+            held[id].append(bytes);
+        else
+            out[id].append(bytes);
     }
-    void close(ConnId id) override { closed.insert(id); }
+    void close(ConnId id) override {
+        end_paced(id);
+        closed.insert(id);
+    }
+    // A paced reply: its bytes go first; send()'s wait in `held` until it ends.
+    void begin_paced(ConnId id) override {
+        if (!closed.count(id)) paced.insert(id);
+    }
+    void send_paced(ConnId id, std::string_view bytes) override {
+        CHECK(paced.count(id));
+        out[id].append(bytes);
+        ++paced_chunks[id];
+    }
+    void end_paced(ConnId id) override {
+        if (!paced.erase(id)) return;
+        out[id] += held[id];
+        held.erase(id);
+    }
     void pause(ConnId id) override { paused.insert(id); }
     void resume(ConnId id) override { paused.erase(id); }
 
@@ -40,10 +63,18 @@ public:
         in[id].append(bytes);
         pump();
     }
-    // Delivers storage replies and offers kept input until nothing moves.
+    // Delivers storage replies, lets paced replies drain (unless their reader
+    // is stalled) and offers kept input until nothing moves.
     void pump() {
         for (bool moved = true; moved;) {
             moved = false;
+            std::vector<ConnId> draining;
+            for (ConnId id : paced)
+                if (!stalled.count(id)) draining.push_back(id);
+            for (ConnId id : draining) {
+                core->on_drained(id);
+                moved = true;
+            }
             for (auto& r : storage.take_replies()) {
                 core->on_reply(std::move(r));
                 moved = true;
@@ -91,6 +122,9 @@ public:
     std::unique_ptr<ChatCore> core;
     std::map<ConnId, std::string> out, in;
     std::set<ConnId> closed, paused;
+    std::set<ConnId> paced, stalled;  // stalled: a reader that reads nothing of its paced reply
+    std::map<ConnId, std::string> held;
+    std::map<ConnId, int> paced_chunks;
     Mono mono{std::chrono::hours(1)};
     std::int64_t wall = 1'795'600'800'000'000;  // 2026-11-25T10:00:00Z
     ConnId next_id = 1;
