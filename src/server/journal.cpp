@@ -169,8 +169,9 @@ std::uint32_t crc32(std::string_view data) noexcept {
     return c ^ 0xFFFFFFFFu;
 }
 
-void journal_encode(const StorageEvent& ev, std::string& out) {
-    std::string p;
+namespace {
+
+void encode_payload(const StorageEvent& ev, std::string& p) {
     std::visit(
         [&p](const auto& e) {
             using T = std::decay_t<decltype(e)>;
@@ -201,13 +202,18 @@ void journal_encode(const StorageEvent& ev, std::string& out) {
             }
         },
         ev);
-    put_u32(out, static_cast<std::uint32_t>(p.size()));
-    put_u32(out, crc32(p));
-    out.append(p);
 }
 
-JournalDecoded journal_decode(std::string_view data) {
-    JournalDecoded d;
+void frame(std::string_view payload, std::string& out) {
+    put_u32(out, static_cast<std::uint32_t>(payload.size()));
+    put_u32(out, crc32(payload));
+    out.append(payload);
+}
+
+// Walks whole records with a matching CRC; returns the bytes they take.
+template <typename F>
+std::size_t for_each_record(std::string_view data, F&& f) {
+    std::size_t consumed = 0;
     std::string_view rest = data;
     while (!rest.empty()) {
         Reader r{rest};
@@ -215,12 +221,55 @@ JournalDecoded journal_decode(std::string_view data) {
         std::uint32_t crc = r.u32();
         if (!r.ok || len > kMaxRecord || r.in.size() < len) break;
         std::string_view payload = r.in.substr(0, len);
-        StorageEvent ev;
-        if (crc32(payload) != crc || !decode_payload(payload, ev)) break;
-        d.events.push_back(std::move(ev));
+        if (crc32(payload) != crc || !f(payload)) break;
         rest.remove_prefix(8 + static_cast<std::size_t>(len));
-        d.consumed = data.size() - rest.size();
+        consumed = data.size() - rest.size();
     }
+    return consumed;
+}
+
+}  // namespace
+
+void journal_encode(const StorageEvent& ev, std::string& out) {
+    std::string p;
+    encode_payload(ev, p);
+    frame(p, out);
+}
+
+void dead_letter_encode(const StorageEvent& ev, std::string_view error, UnixTime time, std::string& out) {
+    std::string p;
+    p.push_back(static_cast<char>(kDeadLetterKind));
+    put_i64(p, time);
+    put_str(p, error);
+    encode_payload(ev, p);
+    frame(p, out);
+}
+
+DeadLetterDecoded dead_letter_decode(std::string_view data) {
+    DeadLetterDecoded d;
+    d.consumed = for_each_record(data, [&d](std::string_view payload) {
+        if (payload.empty() || static_cast<std::uint8_t>(payload[0]) != kDeadLetterKind) return false;
+        Reader r{payload.substr(1)};
+        DeadLetter l;
+        l.time = r.i64();
+        l.error = r.str();
+        if (!r.ok || !decode_payload(r.in, l.event)) return false;
+        d.letters.push_back(std::move(l));
+        return true;
+    });
+    d.damaged = d.consumed != data.size();
+    return d;
+}
+
+
+JournalDecoded journal_decode(std::string_view data) {
+    JournalDecoded d;
+    d.consumed = for_each_record(data, [&d](std::string_view payload) {
+        StorageEvent ev;
+        if (!decode_payload(payload, ev)) return false;
+        d.events.push_back(std::move(ev));
+        return true;
+    });
     d.damaged = d.consumed != data.size();
     return d;
 }
@@ -229,6 +278,17 @@ bool Journal::append(std::span<const StorageEvent> events, std::string& error) {
     if (events.empty()) return true;
     std::string buf;
     for (const auto& ev : events) journal_encode(ev, buf);
+    return append_bytes(buf, error);
+}
+
+bool Journal::append_dead_letter(const StorageEvent& ev, std::string_view db_error, UnixTime time,
+                                 std::string& error) {
+    std::string buf;
+    dead_letter_encode(ev, db_error, time, buf);
+    return append_bytes(buf, error);
+}
+
+bool Journal::append_bytes(std::string_view buf, std::string& error) {
     std::string dir = parent_dir(path_);
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
         error = errno_text("cannot create", dir);
@@ -245,6 +305,20 @@ bool Journal::append(std::span<const StorageEvent> events, std::string& error) {
         error = errno_text("cannot stat", path_);
         return false;
     }
+    if (!tail_checked_ && before.st_size > 0) {
+        // A record torn by a crash would hide everything appended after it.
+        std::string data;
+        if (!read_bytes(data, error)) return false;
+        std::size_t good = for_each_record(data, [](std::string_view) { return true; });
+        if (good != data.size()) {
+            if (::ftruncate(fd.get(), static_cast<off_t>(good)) != 0) {
+                error = errno_text("cannot cut the damaged tail of", path_);
+                return false;
+            }
+            before.st_size = static_cast<off_t>(good);
+        }
+    }
+    tail_checked_ = true;
     if (!write_all(fd.get(), buf)) {
         error = errno_text("cannot write", path_);
         // Reading stops at a partial record, so one left here would hide
@@ -271,13 +345,20 @@ bool Journal::has_data() const {
 
 bool Journal::read_all(JournalDecoded& out, std::string& error) const {
     out = {};
+    std::string data;
+    if (!read_bytes(data, error)) return false;
+    out = journal_decode(data);
+    return true;
+}
+
+bool Journal::read_bytes(std::string& data, std::string& error) const {
+    data.clear();
     FileFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
         if (errno == ENOENT) return true;
         error = errno_text("cannot open", path_);
         return false;
     }
-    std::string data;
     char chunk[65536];
     for (;;) {
         ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
@@ -289,7 +370,6 @@ bool Journal::read_all(JournalDecoded& out, std::string& error) const {
         if (n == 0) break;
         data.append(chunk, static_cast<std::size_t>(n));
     }
-    out = journal_decode(data);
     return true;
 }
 

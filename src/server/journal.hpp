@@ -8,7 +8,13 @@
 // payload: u8 kind (1 message, 2 session start, 3 session end, 4 status),
 // then the fields of that event in declaration order, i64 for numbers and
 // u32 length + bytes for strings. A record cut short by a crash, or one whose
-// CRC does not match, ends the readable part of the file.
+// CRC does not match, ends the readable part of the file. The first append
+// of a process cuts such a tail off, so later records stay readable.
+//
+// The dead-letter file (<journal>.dead) holds events the database refused
+// for good, in the same record framing. Its payload: u8 kind 5, i64 unix
+// time of the refusal, u32 length + the database's error text, then the
+// event's journal payload (kind and fields as above).
 #pragma once
 
 #include <cstddef>
@@ -34,6 +40,21 @@ struct JournalDecoded {
 };
 JournalDecoded journal_decode(std::string_view data);
 
+inline constexpr std::uint8_t kDeadLetterKind = 5;
+struct DeadLetter {
+    UnixTime time = 0;
+    std::string error;
+    StorageEvent event;
+};
+// Appends one dead-letter record to `out`.
+void dead_letter_encode(const StorageEvent& ev, std::string_view error, UnixTime time, std::string& out);
+struct DeadLetterDecoded {
+    std::vector<DeadLetter> letters;
+    std::size_t consumed = 0;
+    bool damaged = false;
+};
+DeadLetterDecoded dead_letter_decode(std::string_view data);
+
 class Journal {
 public:
     explicit Journal(std::string path) : path_(std::move(path)) {}
@@ -46,6 +67,8 @@ public:
     // parent directory) on first use. Returns false with `error` set when the
     // events are not safely on disk.
     bool append(std::span<const StorageEvent> events, std::string& error);
+    // The same for one dead-letter record (this Journal names the dead-letter file).
+    bool append_dead_letter(const StorageEvent& ev, std::string_view db_error, UnixTime time, std::string& error);
     // True when the file exists and holds at least one byte.
     bool has_data() const;
     // Reads every readable event; a damaged tail is reported through `damaged`.
@@ -54,7 +77,11 @@ public:
     bool clear(std::string& error);
 
 private:
+    bool append_bytes(std::string_view records, std::string& error);
+    bool read_bytes(std::string& data, std::string& error) const;
+
     std::string path_;
+    bool tail_checked_ = false;
 };
 
 }  // namespace chat::server

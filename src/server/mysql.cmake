@@ -16,6 +16,10 @@ file(WRITE ${_chatd_schema_cpp}.tmp
 configure_file(${_chatd_schema_cpp}.tmp ${_chatd_schema_cpp} COPYONLY)
 
 add_library(chat_mysql_storage STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/mysql_url.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/mysql_sql.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/mysql_client.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/storage_pipeline.cpp
   ${CMAKE_CURRENT_LIST_DIR}/mysql_storage.cpp
   ${CMAKE_CURRENT_LIST_DIR}/journal.cpp
   ${_chatd_schema_cpp})

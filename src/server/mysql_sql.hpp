@@ -1,0 +1,36 @@
+// The SQL the storage sends to MySQL/MariaDB: pure functions building
+// statement text, exposed for tests. Every string goes in as a hex literal.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/storage.hpp"
+
+namespace chat::server::mysql_sql {
+
+inline constexpr int kSchemaVersion = 1;
+// schema.sql, compiled in.
+std::string_view schema_text();
+// Splits a script on `;` at the end of a line, dropping `--` comment lines.
+std::vector<std::string> split_script(std::string_view script);
+
+// A string literal safe for any bytes: X'..' (hex), so no character set or
+// SQL mode can change what it means.
+std::string quote(std::string_view bytes);
+
+// The statements of one batch, to run in one transaction, in this order:
+// messages, session starts, session ends, statuses, last_seen. Equivalent to
+// applying the events one by one in order, and idempotent.
+std::vector<std::string> batch_statements(std::span<const StorageEvent> events);
+
+std::string login_select(std::string_view key);
+std::string login_insert(const LoginRequest& req);
+std::string login_update(UserId id, UnixTime time);
+std::string profile_select(std::string_view key);
+std::string history_select(UserId user, int limit);
+std::string recent_public_select(int limit);
+
+}  // namespace chat::server::mysql_sql
