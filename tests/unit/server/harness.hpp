@@ -75,7 +75,7 @@ public:
                 core->on_drained(id);
                 moved = true;
             }
-            for (auto& r : storage.take_replies()) {
+            for (auto& r : hold_replies ? std::vector<StorageReply>{} : storage.take_replies()) {
                 core->on_reply(std::move(r));
                 moved = true;
             }
@@ -125,6 +125,7 @@ public:
     std::set<ConnId> paced, stalled;  // stalled: a reader that reads nothing of its paced reply
     std::map<ConnId, std::string> held;
     std::map<ConnId, int> paced_chunks;
+    bool hold_replies = false;  // a slow storage: its answers wait until this is false again
     Mono mono{std::chrono::hours(1)};
     std::int64_t wall = 1'795'600'800'000'000;  // 2026-11-25T10:00:00Z
     ConnId next_id = 1;
