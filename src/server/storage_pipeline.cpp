@@ -78,8 +78,9 @@ void StoragePipeline::outage_begins(Time now, const std::string& why) {
 }
 
 void StoragePipeline::outage_ends(Time now) {
-    std::string text = "storage: every waiting event is in the database again after " +
-                       std::to_string(static_cast<long long>(seconds(now - outage_since_))) + " s";
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f s", seconds(now - outage_since_));
+    std::string text = std::string("storage: every waiting event is in the database again after ") + took;
     if (dropped_.sessions || dropped_.statuses || dropped_.messages_over) {
         text += "; past the memory bound " + std::to_string(dropped_.sessions) + " session records were let go, " +
                 std::to_string(dropped_.statuses) + " status changes were replaced by a later one, " +
