@@ -257,6 +257,17 @@ StoragePipeline::Write StoragePipeline::write_events(std::vector<StorageEvent>& 
     if (events.empty()) return Write::done;
     if (!fresh(now)) return Write::blocked;
     DbOutcome r = db_.write_batch(events);
+    if (r.status == DbStatus::connection_lost && now - last_use_ >= kIdleRetry) {
+        // Idle for a while: most likely the server closed it (wait_timeout).
+        log(LogLevel::Info, "storage: the connection failed after idle (" + r.error + "); reconnecting once");
+        db_.disconnect();
+        connected_ = false;
+        if (db_.connect().ok()) {
+            connected_ = true;
+            last_use_ = now;
+            r = db_.write_batch(events);
+        }
+    }
     if (r.ok()) {
         last_use_ = now;
         progress();

@@ -105,6 +105,7 @@ public:
     static constexpr Duration kSpillAfter = std::chrono::seconds(1);         // held this long: to the journal
     static constexpr Duration kJournalRetryFirst = std::chrono::seconds(1);
     static constexpr Duration kIdlePing = std::chrono::seconds(30);
+    static constexpr Duration kIdleRetry = std::chrono::seconds(1);  // a write after this much idle may reconnect once
     static constexpr Duration kSchemaRetry = std::chrono::seconds(60);
     static constexpr Duration kStillDownLog = std::chrono::seconds(30);
 

@@ -2,9 +2,17 @@
 //   storage-it basic          logins, writes, reads, byte-exactness, restart, schema checks
 //   storage-it fault DB_SH    stops the private database (scripts/db.sh) in the middle of
 //                             a stream of messages and checks every one lands exactly once
+//   storage-it transient DB_SH  makes the server refuse writes (table full, disk full,
+//                             statement timeout, read-only) and heals it: every message accepted
+//                             meanwhile lands exactly once; a row refused for good goes to the
+//                             dead-letter file
+//   storage-it stale DB_SH    wait_timeout=2 on the server: after idling past it a login works
+//   storage-it startdown DB_SH  starts storage with the database stopped, then starts it:
+//                             requests fail, then a LoadedReply and a working login
 // Exit 77 (skipped) when CHATD_DB is unset. Each run uses its own database
 // (chatd_it_<pid>) when the account may create one, and drops it afterwards.
 #include <mysql.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,6 +20,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -513,6 +523,246 @@ int fault(const std::string& db_sh) {
     return g_failures == 0 ? 0 : 1;
 }
 
+// ------------------------------------------------------------------ transient
+
+// The server's administrator: the OS user through the private server's socket
+// (scripts/db.sh sets it up with unix_socket authentication).
+bool open_admin(Db& d, const std::string& db_sh) {
+    std::string dir = std::filesystem::path(db_sh).parent_path().string();
+    MysqlUrl u;
+    const passwd* pw = ::getpwuid(::getuid());
+    if (!pw) return false;
+    u.user = pw->pw_name;
+    u.host = "localhost";
+    u.socket = dir + "/../var/mariadb/mysqld.sock";
+    return d.open(u, "", "");
+}
+
+bool needs_running_db(const std::string& db_sh) {
+    if (run_script(db_sh, "status") != 0) {
+        std::printf("SKIPPED: this test needs the private database of scripts/db.sh running\n");
+        return false;
+    }
+    return true;
+}
+
+// Waits until storage answers reads again (it refuses them while writes wait).
+bool wait_usable(Storage& st, Replies& rp, UserId user, std::chrono::seconds limit = 60s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        Token th = g_token++;
+        st.submit(HistoryRequest{th, user, 1});
+        auto h = rp.wait(th);
+        if (h && std::get<HistoryReply>(*h).ok) return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return false;
+}
+
+int transient(const std::string& db_sh) {
+    if (!needs_running_db(db_sh)) return 77;
+    auto s = setup();
+    Db d;
+    REQUIRE_OR_EXIT(d.open(s->url, s->password, s->db));
+    Db admin;
+    bool have_admin = open_admin(admin, db_sh);
+    struct Heal {
+        Db& d;
+        Db& admin;
+        bool have_admin;
+        ~Heal() {
+            d.exec("DROP TRIGGER IF EXISTS chatd_fault");
+            d.exec("DROP TRIGGER IF EXISTS chatd_poison");
+            if (have_admin) admin.exec("SET GLOBAL read_only = 0");
+        }
+    } heal{d, admin, have_admin};
+
+    MysqlOptions o = options(*s);
+    auto st = make_mysql_storage(o);
+    Replies rp(*st);
+    StartupInfo info;
+    REQUIRE_OR_EXIT(st->start(20, info).empty());
+    LoginReply a = login(*st, rp, "Tr" + std::to_string(::getpid()), now());
+    REQUIRE_OR_EXIT(a.ok);
+    std::int64_t next = info.max_message_id + 1;
+    std::int64_t first = next;
+
+    // Each way of refusing writes for a while, then healed.
+    struct Fault {
+        const char* name;
+        std::string make, undo;
+    };
+    auto signal = [](int errnum, const char* text) {
+        return "CREATE TRIGGER chatd_fault BEFORE INSERT ON messages FOR EACH ROW SIGNAL SQLSTATE 'HY000' "
+               "SET MYSQL_ERRNO = " + std::to_string(errnum) + ", MESSAGE_TEXT = '" + text + "'";
+    };
+    std::vector<Fault> faults{
+        {"table full (1114)", signal(1114, "The table messages is full"), "DROP TRIGGER chatd_fault"},
+        {"disk full (1030)", signal(1030, "Got error 28 No space left on device from storage engine"),
+         "DROP TRIGGER chatd_fault"},
+        {"statement timeout (1969)", signal(1969, "Query execution was interrupted (max_statement_time exceeded)"),
+         "DROP TRIGGER chatd_fault"},
+        {"read-only mode (1836)", signal(1836, "Running in read-only mode"), "DROP TRIGGER chatd_fault"},
+    };
+    if (have_admin)
+        faults.push_back({"SET GLOBAL read_only = 1 (1290)", "SET GLOBAL read_only = 1", "SET GLOBAL read_only = 0"});
+    else
+        std::printf("note: no administrator connection; read_only is not tried\n");
+    for (const auto& f : faults) {
+        std::fprintf(stderr, "fault: %s\n", f.name);
+        Db& who = f.make.rfind("SET GLOBAL", 0) == 0 ? admin : d;
+        REQUIRE_OR_EXIT(who.exec(f.make));
+        std::int64_t from = next;
+        for (int i = 0; i < 40; ++i) {
+            EXPECT(st->write(MessageEvent{next, now(), a.user.id, 0, "t" + std::to_string(next)}));
+            ++next;
+            std::this_thread::sleep_for(20ms);
+        }
+        std::this_thread::sleep_for(700ms);  // retried meanwhile, and held past a second: into the journal
+        EXPECT(d.one("SELECT COUNT(*) FROM messages WHERE id >= " + std::to_string(from)) == "0");
+        // Reads are refused while accepted writes wait.
+        Token tl = g_token++;
+        st->submit(LoginRequest{tl, a.user.nick, fold(a.user.nick), now()});
+        auto lr = rp.wait(tl);
+        REQUIRE_OR_EXIT(lr.has_value());
+        EXPECT(!std::get<LoginReply>(*lr).ok);
+        REQUIRE_OR_EXIT(who.exec(f.undo));
+        EXPECT(wait_usable(*st, rp, a.user.id));
+        std::string range = " FROM messages WHERE id BETWEEN " + std::to_string(from) + " AND " +
+                            std::to_string(next - 1);
+        EXPECT(d.one("SELECT COUNT(*)" + range) == std::to_string(next - from));
+        EXPECT(d.one("SELECT COUNT(*)" + range + " AND body = CONCAT('t', id)") == std::to_string(next - from));
+    }
+
+    // A row the database refuses for good: the others are written, it goes to the dead-letter file.
+    REQUIRE_OR_EXIT(d.exec("CREATE TRIGGER chatd_poison BEFORE INSERT ON messages FOR EACH ROW "
+                           "IF NEW.body LIKE 'poison%' THEN SIGNAL SQLSTATE '22001' SET MYSQL_ERRNO = 1406, "
+                           "MESSAGE_TEXT = 'Data too long for column body at row 1'; END IF"));
+    std::int64_t poison = next + 1;
+    EXPECT(st->write(MessageEvent{next, now(), a.user.id, 0, "t" + std::to_string(next)}));
+    EXPECT(st->write(MessageEvent{poison, now(), a.user.id, 0, "poison pill"}));
+    EXPECT(st->write(MessageEvent{next + 2, now(), a.user.id, 0, "t" + std::to_string(next + 2)}));
+    next += 3;
+    EXPECT(wait_usable(*st, rp, a.user.id));
+    st->stop();
+    EXPECT(d.one("SELECT COUNT(*) FROM messages WHERE id BETWEEN " + std::to_string(poison - 1) + " AND " +
+                 std::to_string(poison + 1)) == "2");
+    EXPECT(d.one("SELECT COUNT(*) FROM messages WHERE id >= " + std::to_string(first)) ==
+           std::to_string(next - first - 1));
+    std::string dead_path = o.journal_path + ".dead";
+    std::ifstream dead_file(dead_path, std::ios::binary);
+    std::string dead_bytes((std::istreambuf_iterator<char>(dead_file)), std::istreambuf_iterator<char>());
+    DeadLetterDecoded dl = dead_letter_decode(dead_bytes);
+    EXPECT(!dl.damaged);
+    REQUIRE_OR_EXIT(dl.letters.size() == 1);
+    EXPECT(std::get<MessageEvent>(dl.letters[0].event).id == poison);
+    EXPECT(std::get<MessageEvent>(dl.letters[0].event).body == "poison pill");
+    EXPECT(dl.letters[0].error.find("1406") != std::string::npos);
+    EXPECT(!Journal(o.journal_path).has_data());
+    return g_failures == 0 ? 0 : 1;
+}
+
+// ------------------------------------------------------------------ stale
+
+int stale(const std::string& db_sh) {
+    if (!needs_running_db(db_sh)) return 77;
+    Db admin;
+    if (!open_admin(admin, db_sh)) {
+        std::printf("SKIPPED: no administrator connection to the private database\n");
+        return 77;
+    }
+    auto s = setup();
+    std::string old = admin.one("SELECT @@GLOBAL.wait_timeout");
+    struct Restore {
+        Db& admin;
+        std::string old;
+        ~Restore() { admin.exec("SET GLOBAL wait_timeout = " + old); }
+    } restore{admin, old};
+    REQUIRE_OR_EXIT(admin.exec("SET GLOBAL wait_timeout = 2"));  // new connections get it
+
+    auto st = make_mysql_storage(options(*s));
+    Replies rp(*st);
+    StartupInfo info;
+    REQUIRE_OR_EXIT(st->start(20, info).empty());
+    std::string nick = "Stale" + std::to_string(::getpid());
+    LoginReply a = login(*st, rp, nick, now());
+    REQUIRE_OR_EXIT(a.ok);
+    std::this_thread::sleep_for(3500ms);  // the server closes the idle connection
+    LoginReply b = login(*st, rp, nick, now());
+    EXPECT(b.ok);  // the first login of the morning
+    EXPECT(b.user.id == a.user.id);
+    std::this_thread::sleep_for(3500ms);
+    std::int64_t id = info.max_message_id + 1;
+    EXPECT(st->write(MessageEvent{id, now(), a.user.id, 0, "after idle"}));
+    Token tp = g_token++;
+    st->submit(ProfileRequest{tp, fold(nick)});
+    auto p = rp.wait(tp);
+    REQUIRE_OR_EXIT(p.has_value());
+    EXPECT(std::get<ProfileReply>(*p).ok);
+    st->stop();
+    Db d;
+    REQUIRE_OR_EXIT(d.open(s->url, s->password, s->db));
+    EXPECT(d.one("SELECT body FROM messages WHERE id = " + std::to_string(id)) == "after idle");
+    return g_failures == 0 ? 0 : 1;
+}
+
+// ------------------------------------------------------------------ startdown
+
+int startdown(const std::string& db_sh) {
+    if (!needs_running_db(db_sh)) return 77;
+    auto s = setup();
+    struct Restart {
+        std::string sh;
+        ~Restart() { run_script(sh, "start"); }
+    } restart{db_sh};
+    UserId user = 0;
+    std::int64_t first = 0;
+    {
+        // A user and a message from before, so the LoadedReply has something to bring.
+        auto st = make_mysql_storage(options(*s));
+        Replies rp(*st);
+        StartupInfo info;
+        REQUIRE_OR_EXIT(st->start(20, info).empty());
+        user = login(*st, rp, "Early" + std::to_string(::getpid()), now()).user.id;
+        first = info.max_message_id + 1;
+        st->write(MessageEvent{first, now(), user, 0, "before the outage"});
+        st->stop();
+    }
+    REQUIRE_OR_EXIT(run_script(db_sh, "stop") == 0);
+    auto st = make_mysql_storage(options(*s));
+    Replies rp(*st);
+    StartupInfo info;
+    info.max_message_id = 12345;
+    auto t0 = std::chrono::steady_clock::now();
+    std::string err = st->start(20, info);
+    EXPECT(err.empty());
+    EXPECT(std::chrono::steady_clock::now() - t0 < 10s);
+    EXPECT(info.max_message_id == 0);
+    EXPECT(info.recent_public.empty());
+    Token tl = g_token++;
+    st->submit(LoginRequest{tl, "x", "x", now()});
+    auto lr = rp.wait(tl);
+    REQUIRE_OR_EXIT(lr.has_value());
+    EXPECT(!std::get<LoginReply>(*lr).ok);
+    for (int i = 1; i <= 30; ++i) EXPECT(st->write(SessionStartEvent{1000 + i, user, now(), "127.0.0.1:1"}));
+    std::this_thread::sleep_for(1500ms);
+    REQUIRE_OR_EXIT(run_script(db_sh, "start") == 0);
+    auto loaded = rp.wait(0, 60s);
+    REQUIRE_OR_EXIT(loaded.has_value());
+    auto& li = std::get<LoadedReply>(*loaded).info;
+    EXPECT(li.max_message_id == first);
+    REQUIRE_OR_EXIT(!li.recent_public.empty());
+    EXPECT(li.recent_public.back().body == "before the outage");
+    LoginReply b = login(*st, rp, "Early" + std::to_string(::getpid()), now());
+    EXPECT(b.ok);
+    EXPECT(b.user.id == user);
+    st->stop();
+    Db d;
+    REQUIRE_OR_EXIT(d.open(s->url, s->password, s->db));
+    EXPECT(d.one("SELECT COUNT(*) FROM sessions WHERE id BETWEEN 1001 AND 1030") == "30");
+    return g_failures == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -523,13 +773,20 @@ int main(int argc, char** argv) {
             rc = basic();
         } else if (mode == "fault" && argc > 2) {
             rc = fault(argv[2]);
+        } else if (mode == "transient" && argc > 2) {
+            rc = transient(argv[2]);
+        } else if (mode == "stale" && argc > 2) {
+            rc = stale(argv[2]);
+        } else if (mode == "startdown" && argc > 2) {
+            rc = startdown(argv[2]);
         } else {
-            std::fprintf(stderr, "usage: storage-it basic | storage-it fault PATH/TO/db.sh\n");
+            std::fprintf(stderr, "usage: storage-it basic | storage-it fault|transient|stale|startdown PATH/TO/db.sh\n");
             return 2;
         }
     } catch (const std::exception&) {
         return 1;
     }
+    if (rc == 77) return 77;
     if (rc == 0) std::printf("storage-it %s: all checks passed\n", mode.c_str());
     return rc;
 }

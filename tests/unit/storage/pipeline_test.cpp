@@ -334,6 +334,18 @@ TEST_CASE("stale connection: a request meeting a lost connection reconnects once
     CHECK_FALSE(h.p.connected());
 }
 
+TEST_CASE("stale connection: a write after idle meeting a closed connection reconnects once and is written") {
+    Harness h;
+    REQUIRE(h.start().empty());
+    h.now += 5s;
+    h.db.stale = true;
+    h.events(messages(1, 2));
+    CHECK(h.db.message_ids() == ids(1, 2));
+    CHECK(h.db.connects == 2);
+    CHECK(h.p.drained());
+    CHECK(h.request_ok(login(1, "ana")));
+}
+
 TEST_CASE("backoff: a batch that kills the connection every time is retried 100 ms, 200 ms, ... up to 30 s") {
     Harness h;
     REQUIRE(h.start().empty());
