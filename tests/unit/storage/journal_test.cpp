@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <tuple>
 
@@ -149,4 +150,59 @@ TEST_CASE("journal file: an unwritable place is reported, not ignored") {
     std::string err;
     CHECK_FALSE(j.append(events, err));
     CHECK_FALSE(err.empty());
+}
+
+TEST_CASE("dead-letter records: the journal framing with the error text and time, every event kind") {
+    auto events = sample_events();
+    std::string data;
+    for (std::size_t i = 0; i < events.size(); ++i)
+        dead_letter_encode(events[i], "1406 Data too long #" + std::to_string(i), 1700000000 + i, data);
+    DeadLetterDecoded d = dead_letter_decode(data);
+    CHECK_FALSE(d.damaged);
+    REQUIRE(d.letters.size() == events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        CHECK(same(d.letters[i].event, events[i]));
+        CHECK(d.letters[i].error == "1406 Data too long #" + std::to_string(i));
+        CHECK(d.letters[i].time == static_cast<UnixTime>(1700000000 + i));
+    }
+    // Not a journal: a journal reader stops at once, and the other way round.
+    CHECK(journal_decode(data).events.empty());
+    CHECK(dead_letter_decode(encode_all(events)).letters.empty());
+}
+
+TEST_CASE("dead-letter file: appended next to the journal, readable back") {
+    TempDir dir;
+    Journal dead((dir.path / "chatd.journal.dead").string());
+    std::string err;
+    auto events = sample_events();
+    REQUIRE(dead.append_dead_letter(events[0], "1062 Duplicate entry", 5, err));
+    REQUIRE(dead.append_dead_letter(events[2], "1452 Cannot add or update a child row", 6, err));
+    std::ifstream f(dead.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    DeadLetterDecoded d = dead_letter_decode(bytes);
+    REQUIRE(d.letters.size() == 2);
+    CHECK(d.letters[1].error.find("1452") == 0);
+    CHECK(same(d.letters[1].event, events[2]));
+}
+
+TEST_CASE("journal file: the first append after a crash cuts a torn tail, so the new records stay readable") {
+    TempDir dir;
+    auto events = sample_events();
+    std::string path = (dir.path / "chatd.journal").string();
+    std::string err;
+    {
+        Journal j(path);
+        REQUIRE(j.append(std::span(events).subspan(0, 2), err));
+    }
+    {
+        std::ofstream f(path, std::ios::app | std::ios::binary);
+        f << std::string("\x40\0\0\0\1\2", 6);  // a record cut short by a crash
+    }
+    Journal j(path);  // the next process
+    REQUIRE(j.append(std::span(events).subspan(2), err));
+    JournalDecoded d;
+    REQUIRE(j.read_all(d, err));
+    CHECK_FALSE(d.damaged);
+    REQUIRE(d.events.size() == events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) CHECK(same(d.events[i], events[i]));
 }
