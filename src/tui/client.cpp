@@ -132,12 +132,16 @@ void Client::lost(std::string_view why) {
 }
 
 void Client::on_socket(short revents) {
-    std::vector<std::string> lines;
+    std::vector<ServerInput> lines;
     const auto r = conn_.on_ready(revents, lines);
     if (r == Connection::Result::Connected) model_.on_connected(wall_now());
-    for (const std::string& line : lines) {
+    for (const ServerInput& in : lines) {
+        if (in.too_long) {
+            model_.on_line_too_long(wall_now(), Connection::kMaxServerLine);
+            continue;
+        }
         const ConnState before = model_.state();
-        const Effects fx = model_.apply(line, wall_now());
+        const Effects fx = model_.apply(in.line, wall_now());
         for (const std::string& s : fx.send) conn_.send(s);
         if (fx.bell && screen_) beep();
         if (model_.state() == ConnState::Online && before != ConnState::Online) backoff_ = 1;

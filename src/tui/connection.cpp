@@ -63,8 +63,7 @@ void Connection::close() {
     fd_.reset();
     connecting_ = false;
     out_.clear();
-    in_.clear();
-    framer_ = proto::LineFramer(kMaxServerLine);
+    reader_.reset();
 }
 
 short Connection::poll_events() const {
@@ -98,7 +97,7 @@ Connection::Result Connection::flush() {
     return Result::Ok;
 }
 
-Connection::Result Connection::on_ready(short revents, std::vector<std::string>& lines) {
+Connection::Result Connection::on_ready(short revents, std::vector<ServerInput>& in) {
     if (!fd_) return Result::Closed;
     Result result = Result::Ok;
     if (connecting_) {
@@ -120,18 +119,10 @@ Connection::Result Connection::on_ready(short revents, std::vector<std::string>&
                 return fail(std::strerror(errno));
             }
             if (n == 0) {
-                // Complete lines of this call (a BYE) are already in `lines`.
+                // Complete lines of this call (a BYE) are already in `in`.
                 return fail("the server closed the connection");
             }
-            in_.append(buf, static_cast<std::size_t>(n));
-            std::size_t off = 0;
-            for (;;) {
-                const auto ev = framer_.next(std::string_view(in_).substr(off));
-                off += ev.consumed;
-                if (ev.kind == proto::LineFramer::Kind::NeedMore) break;
-                if (ev.kind == proto::LineFramer::Kind::Line) lines.emplace_back(ev.line);
-            }
-            in_.erase(0, off);
+            reader_.feed(std::string_view(buf, static_cast<std::size_t>(n)), in);
             if (static_cast<std::size_t>(n) < sizeof buf) break;
         }
     }

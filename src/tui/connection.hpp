@@ -8,16 +8,16 @@
 #include <vector>
 
 #include "net/fd.hpp"
-#include "proto/framer.hpp"
+#include "tui/server_lines.hpp"
 
 namespace chat::tui {
 
 class Connection {
 public:
-    // Longer than any line the server sends (a 4096-byte message plus its prefix).
-    static constexpr std::size_t kMaxServerLine = 16384;
+    // Longer than any line the server sends (see server_lines.hpp).
+    static constexpr std::size_t kMaxServerLine = tui::kMaxServerLine;
 
-    Connection() : framer_(kMaxServerLine) {}
+    Connection() : reader_(kMaxServerLine) {}
 
     // Starts connecting; false (and error() says why) when it failed at once.
     bool open(const std::string& host, const std::string& port);
@@ -32,9 +32,10 @@ public:
     void send(std::string_view line);
 
     enum class Result { Ok, Connected, Closed };
-    // Called with the revents poll() reported. Complete lines are appended to
-    // `lines`. Closed: the server closed or an error happened (see error()).
-    Result on_ready(short revents, std::vector<std::string>& lines);
+    // Called with the revents poll() reported. Complete lines (and a too_long event
+    // for each line over kMaxServerLine, which is dropped) are appended to `in`.
+    // Closed: the server closed or an error happened (see error()).
+    Result on_ready(short revents, std::vector<ServerInput>& in);
 
     const std::string& error() const { return error_; }
 
@@ -45,8 +46,7 @@ private:
     net::Fd fd_;
     bool connecting_ = false;
     std::string out_;
-    std::string in_;
-    proto::LineFramer framer_;
+    ServerLineReader reader_;
     std::string error_;
 };
 

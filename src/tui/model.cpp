@@ -184,6 +184,10 @@ void Model::on_disconnected(std::int64_t now, std::string_view why, int retry_in
     add({now, EntryKind::Error, {}, text});
 }
 
+void Model::on_line_too_long(std::int64_t now, std::size_t max_line) {
+    add({now, EntryKind::Info, {}, cat("a server line longer than ", std::to_string(max_line), " bytes was dropped")});
+}
+
 void Model::add_info(std::int64_t now, std::string_view text, EntryKind kind) {
     add({now, kind, {}, sanitize_text(text)});
 }

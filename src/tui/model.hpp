@@ -72,6 +72,9 @@ public:
     // The connection is gone; `retry_in` seconds until the next attempt (0: no retry).
     void on_disconnected(std::int64_t now, std::string_view why, int retry_in);
 
+    // A server line longer than `max_line` bytes arrived and was dropped: says so in the log.
+    void on_line_too_long(std::int64_t now, std::size_t max_line);
+
     // Adds a client-side line to the log (help, usage, local errors).
     void add_info(std::int64_t now, std::string_view text, EntryKind kind = EntryKind::Info);
     void clear_log();

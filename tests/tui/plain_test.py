@@ -24,11 +24,11 @@ class Fail(Exception):
     pass
 
 
-def start_server(path):
+def start_server(path, *extra):
     """chatd on port 0: returns (process, the port it reports), never another test's server."""
     import tempfile
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([path, "--bind", "127.0.0.1", "--port", "0"],
+    proc = subprocess.Popen([path, "--bind", "127.0.0.1", "--port", "0", *extra],
                             stdout=subprocess.DEVNULL, stderr=log, env=MEMORY_ENV)
     end = time.monotonic() + DEADLINE
     while time.monotonic() < end:
@@ -124,6 +124,61 @@ def run(args):
         stop(server)
 
 
+def read_until(fd, data, marker, what):
+    """Reads the pipe `fd` onto `data` (bytes) until `marker` is in it; returns the bytes."""
+    import select
+    end = time.monotonic() + DEADLINE
+    while marker not in data:
+        left = end - time.monotonic()
+        expect(left > 0, f"{what}: not seen within {DEADLINE} s", data[-2000:].decode("utf-8", "replace"))
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            chunk = os.read(fd, 1 << 20)
+            expect(chunk != b"", f"{what}: the client ended first", data[-2000:].decode("utf-8", "replace"))
+            data += chunk
+    return data
+
+
+def run_long_lines(args):
+    """A server line far over the old 16 KiB client limit (chatd --max-line goes up to 1 MiB)
+    is shown in full: a 100 KiB message from a raw socket client appears whole in --plain."""
+    server, port = start_server(args.chatd, "--max-line", "200000")
+    env = dict(os.environ, LC_ALL="C.UTF-8")
+    client = subprocess.Popen([args.chat, "--plain", "--host", "127.0.0.1", "--port", str(port), "--nick", "eva"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    raw = None
+    try:
+        out = read_until(client.stdout.fileno(), b"", b"eva", "eva's welcome")
+        raw = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
+        raw.sendall(b"bob\n")
+        got = b""
+        while b"END HIST" not in got:
+            chunk = raw.recv(65536)
+            expect(chunk != b"", "bob's login: connection closed", got.decode("utf-8", "replace"))
+            got += chunk
+        text = "".join(f"palabra{i} " for i in range(12000))[: 100 * 1024].rstrip()
+        expect(len(text) > 100000, "a 100 KiB message")
+        raw.sendall(text.encode() + b"\nfin\n")
+        out = read_until(client.stdout.fileno(), out, b"<bob> fin", "bob's last line")
+        lines = out.decode("utf-8", "replace").splitlines()
+        expect(any(l.endswith(" <bob> " + text) for l in lines), "the 100 KiB message in full",
+               "\n".join(l[:200] for l in lines))
+        expect(not any("was dropped" in l for l in lines), "no line dropped", "\n".join(l[:200] for l in lines))
+        client.stdin.close()
+        rc = client.wait(DEADLINE)
+        expect(rc == 0, f"exit status {rc}")
+    finally:
+        if raw is not None:
+            raw.close()
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+        if not client.stdin.closed:
+            client.stdin.close()
+        client.stdout.close()
+        stop(server)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--chatd", required=True)
@@ -131,6 +186,7 @@ def main():
     args = ap.parse_args()
     try:
         run(args)
+        run_long_lines(args)
     except (Fail, subprocess.TimeoutExpired) as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
