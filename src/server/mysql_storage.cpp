@@ -215,6 +215,7 @@ public:
         if (!url_error_.empty()) return "bad database URL " + opt_.url + ": " + url_error_;
         std::string err = pipeline_.start(recent_public, info, Clock::now());
         if (!err.empty()) return err;
+        bool loaded = pipeline_.loaded();  // read before the thread owns the pipeline
         publish();
         // The thread starts with every signal blocked: chatd takes SIGTERM and
         // SIGINT through a signalfd, which only works if no thread lets the
@@ -231,7 +232,7 @@ public:
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
         LOG_INFO("storage: %s, schema version %d, journal %s, batch %zu, flush %d ms, memory bound %zu events%s",
                  describe().c_str(), mysql_sql::kSchemaVersion, journal_->path().c_str(), opt_.batch, opt_.flush_ms,
-                 opt_.queue_max, pipeline_.loaded() ? "" : " (not connected yet)");
+                 opt_.queue_max, loaded ? "" : " (not connected yet)");
         return {};
     }
 
