@@ -23,9 +23,9 @@
 //   a permanent one (a constraint or data error of one row). For the first
 //   two the batch is kept whole, the storage is unavailable, and the thread
 //   retries with backoff: 100 ms doubling to 30 s, +-10 % jitter, reset only
-//   when something is written (so a batch that kills the connection each time
-//   is not retried every 100 ms); connecting to a server that is not there
-//   is retried at least every 5 s.
+//   when a write or a read succeeds (so a batch that kills the connection
+//   each time is not retried every 100 ms); connecting to a server that is
+//   not there is retried at least every 5 s.
 // - A batch refused permanently is written event by event; an event the
 //   database still refuses for good goes to the dead-letter file
 //   (<journal>.dead, journal.hpp) with the error text, logged once with the
@@ -47,8 +47,9 @@
 //   false: the core answers ERROR unavailable and delivers it to nobody);
 //   requests fail as during any outage. Presence is still taken but bounded:
 //   statuses are merged per user (last value wins), session records are kept
-//   up to a tenth of queue_max more and then let go; what was let go is
-//   counted and logged once per outage.
+//   up to a tenth of queue_max more (at least 16) and then let go; what was
+//   let go is counted and logged once per outage. The journal is retried
+//   after 1 s doubling to 30 s, not on every wake-up.
 // - The connection is pinged before use after 30 s idle (a server's
 //   wait_timeout closes idle connections); a request that meets a lost
 //   connection reconnects once and is retried before it fails.

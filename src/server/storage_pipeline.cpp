@@ -131,7 +131,7 @@ bool StoragePipeline::try_connect(Time now) {
     }
     connected_ = true;
     last_use_ = now;
-    if (outage_) {
+    if (outage_ && !schema_bad_) {
         char buf[64];
         std::snprintf(buf, sizeof buf, " after %.1f s", seconds(now - outage_since_));
         log(LogLevel::Info, "storage: connected to " + db_.describe() + buf + "; " +
