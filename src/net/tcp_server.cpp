@@ -45,6 +45,10 @@ PeerAddress peer_of(const sockaddr_storage& ss) {
     return p;
 }
 
+std::size_t held_bound(const TcpServerOptions& o) {
+    return std::max<std::size_t>(4 * o.max_outbuf, std::size_t{4} << 20);
+}
+
 std::string errtext(const char* what) {
     return std::string(what) + ": " + std::strerror(errno);
 }
@@ -74,6 +78,9 @@ struct TcpServer::Impl {
         bool doomed = false;    // on_close(reason) due at the end of the turn
         bool paced = false;     // a paced reply is being produced into `out`
         bool drain_due = false; // on drained_
+        // Bytes of `out` that belong to paced replies: they never count towards max_outbuf, even
+        // after the reply ended and what send() held behind it joined them.
+        std::size_t exempt = 0;
     };
 
     Impl(Reactor& r, ConnectionHandler& h, TcpServerOptions o)
@@ -373,6 +380,7 @@ struct TcpServer::Impl {
                 return;
             }
             if (n > 0) {
+                c.exempt -= std::min(c.exempt, static_cast<std::size_t>(n));
                 // A partial write filled the socket buffer; its draining brings an EPOLLOUT edge.
                 if (static_cast<std::size_t>(n) < before && !c.out.empty()) {
                     c.writable = false;
@@ -412,7 +420,10 @@ struct TcpServer::Impl {
         c.doomed = true;
         c.reason = why;
         // A peer that only half-closed may still read the replies to what it sent last.
-        if (why != CloseReason::PeerClosed) c.out.clear();
+        if (why != CloseReason::PeerClosed) {
+            c.out.clear();
+            c.exempt = 0;
+        }
         unpace(c);
         std::string().swap(c.in);
         closes.push_back(c.id);
@@ -549,16 +560,22 @@ void TcpServer::send(ConnId id, std::string_view bytes) {
     Impl::Conn* c = s.find(id);
     if (!c || c->doomed || c->closing || bytes.empty()) return;
     if (c->paced) {
-        if (c->held.size() + bytes.size() > s.opts.max_outbuf) s.doom(*c, CloseReason::OutputFull);
-        else c->held.append(bytes);
+        // Lines held behind a client's own reply wait for the reply, not for the client: while it
+        // keeps reading (its socket took everything so far) they may pass max_outbuf, up to a
+        // hard bound; a reader that stopped is judged by max_outbuf as always.
+        const std::size_t after = c->held.size() + bytes.size();
+        if ((after > s.opts.max_outbuf && !c->writable) || after > held_bound(s.opts))
+            s.doom(*c, CloseReason::OutputFull);
+        else
+            c->held.append(bytes);
         return;
     }
-    if (c->out.size() + bytes.size() > s.opts.max_outbuf) {
+    if (c->out.size() - c->exempt + bytes.size() > s.opts.max_outbuf) {
         // The limit is on what the kernel cannot take: a turn's fan-out may queue more than
         // max_outbuf for a reader that keeps up, so write what is queued before judging.
         if (c->writable) s.write_out(*c);
         if (c->doomed) return;
-        if (c->out.size() + bytes.size() > s.opts.max_outbuf) {
+        if (c->out.size() - c->exempt + bytes.size() > s.opts.max_outbuf) {
             s.doom(*c, CloseReason::OutputFull);  // on_close comes from flush(), never from here
             return;
         }
@@ -583,6 +600,7 @@ void TcpServer::send_paced(ConnId id, std::string_view bytes) {
     Impl::Conn* c = s.find(id);
     if (!c || !c->paced || c->doomed || c->closing || bytes.empty()) return;
     c->out.append(bytes);
+    c->exempt += bytes.size();
     s.mark_dirty(*c);
 }
 
