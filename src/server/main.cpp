@@ -184,6 +184,7 @@ int run_server(int argc, char** argv) {
     LogLevel level = LogLevel::Info;
     parse_log_level(cfg.log_level, level);
     set_log_level(level);
+    log_start();  // the logger thread exists (with every signal blocked) before anything else starts
     if (cfg.limits.max_clients == 0) cfg.limits.max_clients = net::TcpServer::fd_capacity();
 
     std::unique_ptr<Storage> storage;
@@ -217,6 +218,7 @@ int run_server(int argc, char** argv) {
     }
     storage->stop();
     LOG_INFO("chatd stopped");
+    log_stop(std::chrono::seconds(1));  // what is buffered, unless stderr is stuck
     return rc;
 }
 

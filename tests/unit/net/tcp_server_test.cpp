@@ -70,6 +70,13 @@ struct TestHandler : ConnectionHandler {
         }
         return taken;
     }
+    std::function<void(ConnId)> drained;  // on_drained hook
+    std::size_t drained_calls = 0;
+    void on_drained(ConnId id) override {
+        if (in_send) close_inside_send = true;
+        ++drained_calls;
+        if (drained) drained(id);
+    }
     void on_close(ConnId id, CloseReason why) override {
         if (in_send) close_inside_send = true;
         if (std::find(opened.begin(), opened.end(), id) == opened.end()) close_of_unknown = true;
@@ -657,4 +664,63 @@ TEST_CASE("tcp server: one fast sender does not starve the others") {
     } else {
         CHECK(flood_lines_before_quiet < flood_lines);
     }
+}
+
+TEST_CASE("tcp server: a paced reply far past max_outbuf reaches a slow reader whole, what was sent meanwhile after it") {
+    TcpServerOptions opts;
+    opts.max_outbuf = 8 * 1024;
+    Harness h(opts);
+    h.handler.echo = false;
+    Client c(h.server.port(), 4096);  // a small window: the reply must wait in the server
+    REQUIRE(h.run_until([&] { return h.handler.opened.size() == 1; }));
+    const ConnId id = h.only_conn();
+    const std::string reply = pattern(2 * 1024 * 1024);  // 256 times max_outbuf
+    std::size_t produced = 0;
+    h.handler.drained = [&](ConnId cid) {
+        CHECK(cid == id);
+        if (produced == reply.size()) return;
+        const std::size_t n = std::min<std::size_t>(16 * 1024, reply.size() - produced);
+        h.server.send_paced(id, std::string_view(reply).substr(produced, n));
+        produced += n;
+        if (produced == reply.size()) h.server.end_paced(id);
+    };
+    h.server.send(id, "before\n");
+    h.server.begin_paced(id);
+    h.server.send(id, "after\n");  // waits behind the reply
+    std::string got;
+    std::thread reader([&] {
+        got = c.read_n(7 + reply.size() + 6);
+    });
+    REQUIRE(h.run_until([&] { return produced == reply.size() && h.server.pending_output(id) == 0; }, 60s));
+    reader.join();
+    CHECK(h.handler.closed.empty());
+    CHECK_FALSE(h.handler.close_inside_send);
+    CHECK(h.handler.drained_calls > 10);  // produced as the reader read, not at once
+    REQUIRE(got.size() == 7 + reply.size() + 6);
+    CHECK(got.substr(0, 7) == "before\n");
+    CHECK(got.substr(7, reply.size()) == reply);
+    CHECK(got.substr(7 + reply.size()) == "after\n");
+}
+
+TEST_CASE("tcp server: lines held behind a paced reply to a reader that stopped are cut at max_outbuf") {
+    TcpServerOptions opts;
+    opts.max_outbuf = 8 * 1024;
+    Harness h(opts);
+    h.handler.echo = false;
+    Client c(h.server.port(), 4096);
+    REQUIRE(h.run_until([&] { return h.handler.opened.size() == 1; }));
+    const ConnId id = h.only_conn();
+    const std::string chunk(16 * 1024, 'r');
+    h.handler.drained = [&](ConnId) { h.server.send_paced(id, chunk); };  // a reply that never ends
+    h.server.begin_paced(id);
+    // The reader reads nothing: once its socket is full, what is sent behind the reply counts.
+    h.turns(200);
+    REQUIRE(h.server.pending_output(id) >= 16 * 1024);  // the kernel is full: the reply waits here
+    const std::string line(1024, 'x');
+    for (int i = 0; i < 16 && h.handler.closed.empty(); ++i) {
+        h.handler.send(id, line + "\n");
+        h.turns(1);
+    }
+    REQUIRE(h.run_until([&] { return !h.handler.closed.empty(); }));
+    CHECK(h.handler.closed[0] == std::pair{id, CloseReason::OutputFull});
 }
