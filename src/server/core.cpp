@@ -34,6 +34,7 @@ struct ChatCore::PacedPart {
 struct ChatCore::Paced {
     std::vector<PacedPart> parts;
     std::size_t current = 0;
+    Mono progress_at{};  // when the reply last moved
 };
 
 struct ChatCore::Session {
@@ -52,7 +53,6 @@ struct ChatCore::Session {
     bool throttled = false;  // paused until the budget refills
     Token waiting = 0;       // paused until this storage reply
     std::unique_ptr<Paced> paced;  // paused while a reply is sent as the client reads it
-    Mono progress_at{};            // when the paced reply last moved
     UserRecord user;  // when LoggingIn/Active
     std::string key;
     std::int64_t session_id = 0;
@@ -319,7 +319,7 @@ void ChatCore::unblock(Session& s) {
 void ChatCore::start_paced(Session& s, PacedPart part) {
     if (!s.paced) {
         s.paced = std::make_unique<Paced>();
-        s.progress_at = clock_.now();
+        s.paced->progress_at = clock_.now();
         io_.pause(s.id);
         io_.begin_paced(s.id);
     }
@@ -378,7 +378,7 @@ void ChatCore::produce(Session& s) {
         }
         if (done) p.parts[p.current++] = PacedPart{};  // frees what that part held
     }
-    s.progress_at = clock_.now();
+    p.progress_at = clock_.now();
     if (!out.empty()) io_.send_paced(s.id, out);
     if (out.capacity() > 4 * kPacedChunk) std::string().swap(out);
     if (p.current == p.parts.size()) {
@@ -726,7 +726,7 @@ void ChatCore::check_idle(Session& s, Mono now) {
     if (s.paced) {
         // The client reads its reply or it does not: a reply that has not moved for as long as an
         // idle client gets to answer a PING is a dead reader.
-        Mono due = s.progress_at + limits_.ping_interval + limits_.ping_timeout;
+        Mono due = s.paced->progress_at + limits_.ping_interval + limits_.ping_timeout;
         if (now < due) {
             schedule(due, s.id, TimerKind::Idle);
             return;
