@@ -241,12 +241,16 @@ public:
     bool write(StorageEvent ev) override {
         if (std::holds_alternative<MessageEvent>(ev)) {
             std::lock_guard lk(mu_);
-            if (!pub_.writing && !pub_.journal_ok && pub_.in_memory + queued_events_ >= opt_.queue_max) {
+            // Bounded memory: past queue_max waiting events, a message is refused unless the
+            // journal is there to take the backlog of a database that is away. A database that
+            // is up but slower than the traffic is the same case: nothing waits without bound.
+            const std::size_t waiting = pub_.in_memory + queued_events_;
+            if (waiting >= opt_.queue_max && (pub_.writing || !pub_.journal_ok)) {
                 if (!refusing_) {
                     refusing_ = true;
-                    LOG_WARN("storage: %zu events wait in memory and neither the database nor the journal takes "
-                             "them; refusing messages until they do",
-                             pub_.in_memory + queued_events_);
+                    LOG_WARN("storage: %zu events wait in memory (%s); refusing messages until fewer do", waiting,
+                             pub_.writing ? "the database is slower than the traffic"
+                                          : "neither the database nor the journal takes them");
                 }
                 return false;
             }
@@ -316,7 +320,7 @@ private:
         PipelineState s = pipeline_.state();
         std::lock_guard lk(mu_);
         pub_ = s;
-        if (pub_.journal_ok || pub_.writing) refusing_ = false;
+        if (pub_.in_memory < opt_.queue_max / 2 || (pub_.journal_ok && !pub_.writing)) refusing_ = false;
     }
 
     void run() {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <thread>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ struct Db final : StorageDatabase {
     std::atomic<bool> refuses{false};  // connect is refused for good (credentials)
     std::atomic<bool> stale{false};    // the server closed the connection (wait_timeout)
     std::atomic<int> schema_version{1};
+    std::atomic<bool> slow{false};     // write_batch waits while this is set: a database slower than the traffic
     std::mutex mu;                          // guards the scripts below
     std::deque<DbOutcome> write_script;     // outcomes of the next write_batch calls
     std::deque<DbOutcome> answer_script;    // outcomes of the next answer calls
@@ -81,6 +83,7 @@ struct Db final : StorageDatabase {
         return {};
     }
     DbOutcome write_batch(std::span<const StorageEvent> events) override {
+        while (slow) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         ++write_calls;
         if (!usable()) return lost();
         {

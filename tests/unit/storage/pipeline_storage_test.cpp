@@ -134,3 +134,39 @@ TEST_CASE("storage thread: with a working journal nothing is refused during an o
     for (const auto& e : rig.journal->events) messages += std::holds_alternative<MessageEvent>(e);
     CHECK(messages == 500);
 }
+
+TEST_CASE("storage thread: a database up but slower than the traffic bounds the backlog; past it messages are refused") {
+    Rig r(100, true, false);
+    StartupInfo info;
+    REQUIRE(r.st->start(20, info).empty());
+    r.db->slow = true;
+    std::int64_t id = 1;
+    std::set<std::int64_t> accepted;
+    // The first one is taken by the storage thread, which then waits on the database.
+    REQUIRE(r.st->write(MessageEvent{id, 1, 1, 0, "m"}));
+    accepted.insert(id++);
+    std::this_thread::sleep_for(50ms);
+    int refused = 0;
+    for (int i = 0; i < 300; ++i, ++id) {
+        if (r.st->write(MessageEvent{id, 1, 1, 0, "m"}))
+            accepted.insert(id);
+        else
+            ++refused;
+    }
+    CHECK(accepted.size() <= 101);
+    CHECK(refused >= 199);
+    CHECK(r.st->write(StatusEvent{1, "ocupado"}));  // presence is never refused
+    r.db->slow = false;
+    // Once the backlog is written, messages are taken again.
+    bool taken = false;
+    for (int i = 0; i < 2000 && !taken; ++i) {
+        std::this_thread::sleep_for(5ms);
+        taken = r.st->write(MessageEvent{id, 1, 1, 0, "m"});
+    }
+    REQUIRE(taken);
+    accepted.insert(id++);
+    r.st->stop();
+    auto ids = r.db->message_ids();
+    CHECK(std::set<std::int64_t>(ids.begin(), ids.end()) == accepted);  // every accepted one, none refused
+    CHECK(ids.size() == accepted.size());
+}
