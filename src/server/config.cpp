@@ -46,6 +46,10 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
         ->check(CLI::Range(1, 10000));
     app.add_option("--db-batch", cfg.db_batch, "write a batch once it holds this many events")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+    app.add_option("--db-backlog", cfg.db_backlog,
+                   "events that may wait in memory for the database (a slow one, or one that is away while the "
+                   "journal cannot be written) before messages are refused with ERROR unavailable")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
     app.add_option("--log-level", cfg.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
     try {

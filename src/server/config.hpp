@@ -18,6 +18,7 @@ struct ServerConfig {
     std::string journal;  // append-only file for events the database could not take yet
     int db_flush_ms = 5;
     std::size_t db_batch = 500;
+    std::size_t db_backlog = 100000;  // events waiting in memory before messages are refused
     std::string log_level = "info";
 };
 
