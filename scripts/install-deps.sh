@@ -10,6 +10,7 @@ pkgs=(
   libcli11-dev doctest-dev                # options, unit tests
   libmariadb-dev mariadb-server mariadb-client  # storage and the private test database
   libncurses-dev                          # the chat client
+  libsodium-dev                           # Argon2id password hashes
   clang libclang-rt-14-dev                # sanitizer and fuzzer runtimes
   tmux                                    # drives the client in its tests
   python3                                 # integration tests

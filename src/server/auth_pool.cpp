@@ -1,0 +1,198 @@
+#include "server/auth_pool.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+
+#include <cstring>
+#include <exception>
+#include <utility>
+
+namespace chat::server {
+
+static_assert(kArgon2OpsInteractive == crypto_pwhash_OPSLIMIT_INTERACTIVE);
+static_assert(kArgon2MemInteractive == crypto_pwhash_MEMLIMIT_INTERACTIVE);
+static_assert(kArgon2OpsMin == crypto_pwhash_OPSLIMIT_MIN);
+static_assert(kArgon2MemMin == crypto_pwhash_MEMLIMIT_MIN);
+static_assert(crypto_pwhash_ALG_DEFAULT == crypto_pwhash_ALG_ARGON2ID13);
+
+namespace {
+
+constexpr unsigned kMaxThreads = 256;
+
+// Overwrites the whole buffer of `s` (its capacity, not only its size), then empties it.
+void wipe(std::string& s) noexcept {
+    s.resize(s.capacity());
+    sodium_memzero(s.data(), s.size());
+    s.clear();
+}
+
+void wipe(AuthRequest& req) noexcept {
+    std::visit([](auto& r) { wipe(r.password); }, req);
+}
+
+}  // namespace
+
+std::string validate_auth_pool_options(const AuthPoolOptions& opt) {
+    if (opt.threads < 1 || opt.threads > kMaxThreads) {
+        return "password hash threads must be 1 to " + std::to_string(kMaxThreads) + ", not " +
+               std::to_string(opt.threads);
+    }
+    if (opt.max_pending < 1) return "password hash queue bound must be at least 1";
+    const unsigned long long min_ops = opt.testing_minimum ? kArgon2OpsMin : kOwaspMinOps;
+    const std::size_t min_mem = opt.testing_minimum ? kArgon2MemMin : kOwaspMinMem;
+    if (opt.opslimit < min_ops) {
+        return "password hash iterations " + std::to_string(opt.opslimit) + " is below the minimum " +
+               std::to_string(min_ops) + (opt.testing_minimum ? " (libsodium)" : " (OWASP, Argon2id)");
+    }
+    if (opt.opslimit > crypto_pwhash_OPSLIMIT_MAX) {
+        return "password hash iterations " + std::to_string(opt.opslimit) + " is above libsodium's maximum " +
+               std::to_string(crypto_pwhash_OPSLIMIT_MAX);
+    }
+    if (opt.memlimit < min_mem) {
+        return "password hash memory " + std::to_string(opt.memlimit) + " bytes is below the minimum " +
+               (opt.testing_minimum ? std::to_string(min_mem) + " bytes (libsodium)"
+                                    : std::string("19 MiB (OWASP, Argon2id)"));
+    }
+    if (opt.memlimit > crypto_pwhash_MEMLIMIT_MAX) {
+        return "password hash memory " + std::to_string(opt.memlimit) + " bytes is above libsodium's maximum " +
+               std::to_string(static_cast<unsigned long long>(crypto_pwhash_MEMLIMIT_MAX));
+    }
+    return {};
+}
+
+AuthPool::AuthPool(AuthPoolOptions opt) : opt_(opt) {}
+
+AuthPool::~AuthPool() {
+    stop();
+}
+
+std::string AuthPool::start() {
+    {
+        std::lock_guard lk(mu_);
+        if (stopping_) return "the password hash pool was stopped";
+        if (!workers_.empty()) return {};
+    }
+    std::string err = validate_auth_pool_options(opt_);
+    if (!err.empty()) return err;
+    // Thread-safe and idempotent; done once per process.
+    static const int sodium_ok = sodium_init();
+    if (sodium_ok < 0) return "cannot initialise libsodium";
+
+    // The workers start with every signal blocked: chatd takes SIGTERM and
+    // SIGINT through a signalfd, which only works if no thread lets the
+    // kernel deliver them the default way.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    try {
+        workers_.reserve(opt_.threads);
+        for (unsigned i = 0; i < opt_.threads; ++i) workers_.emplace_back([this] { run(); });
+    } catch (const std::exception& e) {
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        err = std::string("cannot start the password hash threads: ") + e.what();
+        stop();
+        return err;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return {};
+}
+
+bool AuthPool::submit(AuthRequest&& req) {
+    bool accepted = false;
+    {
+        std::lock_guard lk(mu_);
+        if (!stopping_ && queue_.size() + busy_ < opt_.max_pending) {
+            queue_.push_back(std::move(req));
+            accepted = true;
+        }
+    }
+    wipe(req);  // what a move leaves behind (a short password is copied, not moved), or the refused request
+    if (accepted) cv_.notify_one();
+    return accepted;
+}
+
+std::vector<AuthReply> AuthPool::take_replies() {
+    std::vector<AuthReply> out;
+    std::lock_guard lk(reply_mu_);
+    out.swap(replies_);
+    return out;
+}
+
+void AuthPool::set_notify(std::function<void()> notify) {
+    notify_ = std::move(notify);
+}
+
+void AuthPool::stop() {
+    {
+        std::lock_guard lk(mu_);
+        stopping_ = true;
+        for (AuthRequest& r : queue_) wipe(r);
+        queue_.clear();
+    }
+    cv_.notify_all();
+    for (std::thread& t : workers_) {
+        if (t.joinable()) t.join();
+    }
+    workers_.clear();
+}
+
+std::size_t AuthPool::pending() const {
+    std::lock_guard lk(mu_);
+    return queue_.size() + busy_;
+}
+
+void AuthPool::run() {
+    for (;;) {
+        AuthRequest req;
+        {
+            std::unique_lock lk(mu_);
+            cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            req = std::move(queue_.front());
+            wipe(queue_.front());
+            queue_.pop_front();
+            ++busy_;
+        }
+        AuthReply reply = work(req);
+        wipe(req);
+        {
+            std::lock_guard lk(mu_);
+            --busy_;
+            if (stopping_) return;  // under mu_: once stop() has begun, no reply is added
+            std::lock_guard rl(reply_mu_);
+            replies_.push_back(std::move(reply));
+        }
+        if (notify_) notify_();
+    }
+}
+
+AuthReply AuthPool::work(AuthRequest& req) const {
+    if (auto* h = std::get_if<HashRequest>(&req)) {
+        HashReply r;
+        r.token = h->token;
+        char out[crypto_pwhash_STRBYTES];
+        if (crypto_pwhash_str_alg(out, h->password.data(), h->password.size(), opt_.opslimit, opt_.memlimit,
+                                  crypto_pwhash_ALG_ARGON2ID13) == 0) {
+            r.ok = true;
+            r.hash.assign(out);
+        }
+        return r;
+    }
+    auto& v = std::get<VerifyRequest>(req);
+    VerifyReply r;
+    r.token = v.token;
+    // libsodium reads the stored string up to its NUL within crypto_pwhash_STRBYTES.
+    const std::string& stored = v.stored_hash;
+    if (stored.size() >= crypto_pwhash_STRBYTES || stored.find('\0') != std::string::npos) return r;
+    char str[crypto_pwhash_STRBYTES] = {};
+    std::memcpy(str, stored.data(), stored.size());
+    if (crypto_pwhash_str_verify(str, v.password.data(), v.password.size()) == 0) {
+        r.ok = true;
+        // 1: other parameters or algorithm; -1: cannot be parsed (it verified, so unlikely): rehash too.
+        r.needs_rehash = crypto_pwhash_str_needs_rehash(str, opt_.opslimit, opt_.memlimit) != 0;
+    }
+    return r;
+}
+
+}  // namespace chat::server
