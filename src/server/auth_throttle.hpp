@@ -29,8 +29,9 @@
 //   the key whose newest failure is oldest. That eviction is the only way a
 //   key is forgotten before its failures have aged out; it needs
 //   max_accounts (max_addresses) other keys failing within one window.
-//   Roughly 250 bytes per account key and 350 per address key at the
-//   defaults, so about 60 MB with both tables full.
+//   With both tables full at the defaults: about 55 MB for short keys (IPv4,
+//   short nicknames), about 100 MB at worst (128-byte account keys, long
+//   IPv6 texts); lower the caps to bound it tighter.
 // - Time: `now` is a steady_clock time; a `now` earlier than one seen before
 //   is taken as the latest seen (the clock never goes backwards here).
 // - Not thread-safe: one thread (the reactor) owns it.
