@@ -612,6 +612,13 @@ void TcpServer::end_paced(ConnId id) {
     if (!c->out.empty()) s.mark_dirty(*c);
 }
 
+void TcpServer::abandon_paced(ConnId id) {
+    Impl::Conn* c = impl_->find(id);
+    if (!c || !c->paced) return;
+    c->paced = false;
+    c->held.clear();
+}
+
 void TcpServer::close_after_flush(ConnId id) {
     Impl::Conn* c = impl_->find(id);
     if (!c || c->doomed || c->closing) return;

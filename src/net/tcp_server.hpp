@@ -84,6 +84,8 @@ public:
     void begin_paced(ConnId id);
     void send_paced(ConnId id, std::string_view bytes);
     void end_paced(ConnId id);
+    // Ends it early, dropping what send() queued behind it (the connection is about to close).
+    void abandon_paced(ConnId id);
 
     // Stops reading; writes the pending output (up to close_linger_ms), then closes.
     // No on_close follows. Unknown ids are ignored.

@@ -79,9 +79,6 @@ constexpr std::string_view kHelp[] = {
 
 std::string_view param_or_q(std::string_view s) { return proto::is_param(s) ? s : std::string_view("?"); }
 
-// A paced reply is produced in chunks of about this size as the socket drains.
-constexpr std::size_t kPacedChunk = 16 * 1024;
-
 std::shared_ptr<const std::string> hist_line(const StoredMessage& m) {
     auto line = std::make_shared<std::string>();
     append_line(*line, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to}, m.body);
@@ -335,7 +332,8 @@ void ChatCore::produce(Session& s) {
     Paced& p = *s.paced;
     std::string& out = paced_buf_;
     out.clear();
-    while (p.current < p.parts.size() && out.size() < kPacedChunk) {
+    const std::size_t chunk = std::max<std::size_t>(limits_.paced_chunk, 1);
+    while (p.current < p.parts.size() && out.size() < chunk) {
         PacedPart& part = p.parts[p.current];
         bool done = false;
         switch (part.kind) {
@@ -345,7 +343,7 @@ void ChatCore::produce(Session& s) {
                               : std::upper_bound(online_.begin(), online_.end(), part.after,
                                                  [](const std::string& k, const Session* u) { return k < u->key; });
                 const Session* last = nullptr;
-                for (; it != online_.end() && out.size() < kPacedChunk; ++it) {
+                for (; it != online_.end() && out.size() < chunk; ++it) {
                     append_line(out, "USER", {(*it)->user.nick, (*it)->user.status});
                     last = *it;
                     ++part.count;
@@ -358,7 +356,7 @@ void ChatCore::produce(Session& s) {
                 break;
             }
             case PacedPart::Kind::Lines:
-                for (; part.next < part.lines.size() && out.size() < kPacedChunk; ++part.next)
+                for (; part.next < part.lines.size() && out.size() < chunk; ++part.next)
                     out += *part.lines[part.next];
                 if (part.next == part.lines.size()) {
                     append_line(out, "END", {"HIST", std::to_string(part.lines.size())});
@@ -366,7 +364,7 @@ void ChatCore::produce(Session& s) {
                 }
                 break;
             case PacedPart::Kind::History:
-                for (; part.next < part.history.size() && out.size() < kPacedChunk; ++part.next) {
+                for (; part.next < part.history.size() && out.size() < chunk; ++part.next) {
                     const StoredMessage& m = part.history[part.next];
                     append_line(out, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to}, m.body);
                 }
@@ -380,7 +378,7 @@ void ChatCore::produce(Session& s) {
     }
     p.progress_at = clock_.now();
     if (!out.empty()) io_.send_paced(s.id, out);
-    if (out.capacity() > 4 * kPacedChunk) std::string().swap(out);
+    if (out.capacity() > 4 * chunk) std::string().swap(out);
     if (p.current == p.parts.size()) {
         s.paced.reset();
         io_.end_paced(s.id);
@@ -705,6 +703,10 @@ void ChatCore::erase(ConnId id) {
 }
 
 void ChatCore::bye_and_close(Session& s, std::string_view text) {
+    if (s.paced) {  // the reply is cut: BYE is the last line, not what waited behind the reply
+        s.paced.reset();
+        io_.abandon_paced(s.id);
+    }
     scratch_.clear();
     append_line(scratch_, "BYE", {}, text);
     io_.send(s.id, scratch_);
@@ -794,6 +796,7 @@ void ChatCore::shutdown() {
     append_line(scratch_, "BYE", {}, "server shutting down");
     std::int64_t now = now_s();
     for (auto& [id, s] : sessions_) {
+        if (s.paced) io_.abandon_paced(id);
         io_.send(id, scratch_);
         io_.close(id);
         if (s.state == State::Active)

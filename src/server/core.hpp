@@ -35,6 +35,7 @@ struct Limits {
     std::size_t max_clients = 0;    // connections; 0 = no limit
     std::size_t max_per_ip = 256;   // connections from one address; 0 = no limit
     int recent_history = 20;        // HIST lines after WELCOME
+    std::size_t paced_chunk = 16 * 1024;  // a paced reply is produced about this much at a time
 };
 
 // What the core asks of the I/O side.
@@ -52,6 +53,9 @@ public:
     virtual void begin_paced(ConnId id) = 0;
     virtual void send_paced(ConnId id, std::string_view bytes) = 0;
     virtual void end_paced(ConnId id) = 0;
+    // Ends a paced reply early because the connection is about to be closed:
+    // what waited behind it is dropped (the next send() goes out directly).
+    virtual void abandon_paced(ConnId id) = 0;
 };
 
 class Clock {

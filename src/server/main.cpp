@@ -105,6 +105,7 @@ public:
     void begin_paced(ConnId id) override { tcp_.begin_paced(id); }
     void send_paced(ConnId id, std::string_view bytes) override { tcp_.send_paced(id, bytes); }
     void end_paced(ConnId id) override { tcp_.end_paced(id); }
+    void abandon_paced(ConnId id) override { tcp_.abandon_paced(id); }
 
     // Clock
     Mono now() override { return std::chrono::steady_clock::now(); }

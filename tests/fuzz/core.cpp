@@ -111,6 +111,12 @@ public:
         FUZZ_CHECK(p.paced, "end_paced while not paced");
         unpace(p);
     }
+    void abandon_paced(ConnId id) override {
+        Peer& p = peer(id, "abandon_paced");
+        FUZZ_CHECK(p.paced, "abandon_paced while not paced");
+        p.paced = false;
+        p.held.clear();
+    }
     void unpace(Peer& p) {
         if (!p.paced) return;
         p.paced = false;
@@ -189,14 +195,15 @@ public:
                     advance(t < 128 ? Millis(t * 10) : Millis((t - 127) * 2000));
                     break;
                 }
-                case 8:  // storage answers, kept input is offered again
+                case 8:  // storage answers, kept input is offered again, replies are read to the end
                     pump();
+                    drain_paced();
                     break;
                 case 9:
                     storage_.set_unavailable(in.u8() & 1);
                     break;
             }
-            drain_paced();
+            step_paced();  // readers read one chunk per operation: presence happens mid-reply
             check_state();
         }
         pump();
@@ -247,6 +254,11 @@ private:
                        p.in.size());
             FUZZ_CHECK(p.in.size() <= limits_.max_line, "%zu bytes kept past max_line", p.in.size());
         }
+    }
+
+    void step_paced() {
+        for (auto& p : peers_)
+            if (p.state == Conn::Open && p.paced) core_.on_drained(p.id);
     }
 
     // Readers that keep up: every paced reply is produced to its end.
@@ -396,7 +408,8 @@ private:
                    static_cast<unsigned long long>(st.online), online.size());
         if (limits_.max_clients) FUZZ_CHECK(st.connections <= limits_.max_clients, "past max_clients");
         for (auto& p : peers_) {
-            if (p.state != Conn::Open || !p.welcomed) continue;
+            // A reply still on its way (its lines held behind it) is checked once it ends.
+            if (p.state != Conn::Open || !p.welcomed || p.paced) continue;
             FUZZ_CHECK(!p.reading_roster, "a USER list left unfinished");
             FUZZ_CHECK(p.roster == online, "%s's roster (%zu) differs from who is online (%zu)", p.nick.c_str(),
                        p.roster.size(), online.size());
@@ -424,6 +437,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Limits l;
     unsigned char a = in.u8(), b = in.u8(), c = in.u8();
     l.max_line = 16 + a % 64;
+    static constexpr std::size_t kChunks[] = {1, 30, 100, 16 * 1024};  // 1: every line its own chunk
+    l.paced_chunk = kChunks[a >> 6];
     l.rate = (b & 3) == 0 ? 0.0 : 5.0 + (b >> 2);
     l.burst = 1.0 + (b >> 4);
     l.max_clients = c % 9;      // 0 = no limit

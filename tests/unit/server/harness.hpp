@@ -42,6 +42,10 @@ public:
         out[id].append(bytes);
         ++paced_chunks[id];
     }
+    void abandon_paced(ConnId id) override {
+        paced.erase(id);
+        held.erase(id);
+    }
     void end_paced(ConnId id) override {
         if (!paced.erase(id)) return;
         out[id] += held[id];
