@@ -27,7 +27,9 @@
 // - stop() (also from the destructor) drops queued requests, waits for the
 //   hashes under way (one per worker, about 0.1 s at the defaults) and joins
 //   the workers; nothing is answered after it starts, notify is not called
-//   after it returns.
+//   after it returns. Call it from the owning thread, never from notify.
+// - Hashes made by crypto_pwhash_str_alg(..., crypto_pwhash_ALG_ARGON2ID13)
+//   are what crypto_pwhash_str makes (its default algorithm is Argon2id).
 #pragma once
 
 #include <condition_variable>
