@@ -61,7 +61,7 @@ struct TcpServer::Impl {
         ConnId id = 0;  // 0: free slot
         RingBuffer out;
         RingBuffer held;  // while paced: send()'s bytes, behind the paced reply in `out`
-        std::string in;  // input the handler did not take yet; empty (no storage) most of the time
+        std::string in;   // input the handler did not take yet; empty (no storage) most of the time
         Reactor::TimerId linger_timer = 0;
         CloseReason reason = CloseReason::Error;
         bool readable = false;  // the socket may have input (edge seen, EAGAIN not yet)
@@ -69,15 +69,15 @@ struct TcpServer::Impl {
         bool rdhup = false;     // the peer's FIN is known to be queued: read on to the 0
         bool eof = false;       // read returned 0
         bool paused = false;
-        bool stuck = false;     // the handler took nothing of `in` and nothing arrived since
-        bool reoffer = false;   // resume asked to offer `in` again
-        bool dirty = false;     // on dirty_
-        bool queued = false;    // on ready_
-        bool closing = false;   // close_after_flush: write out, then FIN, then close
-        bool draining = false;  // FIN sent; discarding input until the peer's FIN
-        bool doomed = false;    // on_close(reason) due at the end of the turn
-        bool paced = false;     // a paced reply is being produced into `out`
-        bool drain_due = false; // on drained_
+        bool stuck = false;      // the handler took nothing of `in` and nothing arrived since
+        bool reoffer = false;    // resume asked to offer `in` again
+        bool dirty = false;      // on dirty_
+        bool queued = false;     // on ready_
+        bool closing = false;    // close_after_flush: write out, then FIN, then close
+        bool draining = false;   // FIN sent; discarding input until the peer's FIN
+        bool doomed = false;     // on_close(reason) due at the end of the turn
+        bool paced = false;      // a paced reply is being produced into `out`
+        bool drain_due = false;  // on drained_
         // Bytes of `out` that belong to paced replies: they never count towards max_outbuf, even
         // after the reply ended and what send() held behind it joined them.
         std::size_t exempt = 0;
@@ -365,7 +365,8 @@ struct TcpServer::Impl {
 
     void write_out(Conn& c) {
         write_some(c);
-        if (c.id != 0 && c.paced && !c.drain_due && !c.doomed && !c.closing && c.out.size() < opts.paced_low_water) {
+        if (c.id != 0 && c.paced && !c.drain_due && !c.doomed && !c.closing &&
+            c.out.size() < opts.paced_low_water) {
             c.drain_due = true;
             drained.push_back(c.id);
         }

@@ -54,8 +54,9 @@ struct TcpServerOptions {
     std::size_t max_outbuf = 1 << 20;   // unsent bytes per connection before OutputFull
     std::size_t max_input = 64 * 1024;  // unconsumed input kept per connection before reading stops
     int close_linger_ms = 5000;         // how long a flush-then-close may wait for a slow peer
-    std::string shed_message;           // written (best effort) to a connection closed at once for lack of fds
-    std::size_t paced_low_water = 16 * 1024;  // on_drained() once a paced reply's unsent bytes fall below this
+    std::string shed_message;  // written (best effort) to a connection closed at once for lack of fds
+    std::size_t paced_low_water =
+        16 * 1024;  // on_drained() once a paced reply's unsent bytes fall below this
 };
 
 class TcpServer {

@@ -8,58 +8,17 @@
 #include "proto/names.hpp"
 #include "proto/server_line.hpp"
 #include "proto/text.hpp"
+#include "server/core_session.hpp"
 #include "server/log.hpp"
 
 namespace chat::server {
 
 using proto::append_line;
 
-enum class State : std::uint8_t {
-    AwaitNick,  // HELLO sent, waiting for a nickname
-    LoggingIn,  // nickname accepted, waiting for storage
-    Active,     // logged in
-};
-
-// One part of a paced reply: the roster, a list of ready lines, or rows from storage.
-struct ChatCore::PacedPart {
-    enum class Kind : std::uint8_t { Users, Lines, History };
-    Kind kind = Kind::Users;
-    std::string after;      // Users: the key of the last user listed; empty before the first
-    std::size_t count = 0;  // Users: listed so far
-    std::vector<std::shared_ptr<const std::string>> lines;  // Lines, then END HIST
-    std::vector<StoredMessage> history;                      // History, then END HIST
-    std::size_t next = 0;
-};
-
-struct ChatCore::Paced {
-    std::vector<PacedPart> parts;
-    std::size_t current = 0;
-    Mono progress_at{};  // when the reply last moved
-};
-
-struct ChatCore::Session {
-    Session(ConnId i, std::string_view addr, std::size_t max_line, Mono now, double burst)
-        : id(i), ip(addr), framer(max_line), tokens(burst), tokens_at(now), last_line(now) {}
-
-    ConnId id;
-    std::string ip;
-    proto::LineFramer framer;
-    State state = State::AwaitNick;
-    double tokens;
-    Mono tokens_at;
-    Mono last_line;
-    Mono ping_at{};
-    bool ping_sent = false;
-    bool throttled = false;  // paused until the budget refills
-    Token waiting = 0;       // paused until this storage reply
-    std::unique_ptr<Paced> paced;  // paused while a reply is sent as the client reads it
-    UserRecord user;  // when LoggingIn/Active
-    std::string key;
-    std::int64_t session_id = 0;
-};
-
 // Roster order: the nick with ASCII letters lowered, i.e. the folded key (unique among the online).
-bool ChatCore::by_key(const Session* a, const Session* b) { return a->key < b->key; }
+bool ChatCore::by_key(const Session* a, const Session* b) {
+    return a->key < b->key;
+}
 
 namespace {
 
@@ -77,7 +36,9 @@ constexpr std::string_view kHelp[] = {
     "  //text, !!text             public message starting with / or !",
 };
 
-std::string_view param_or_q(std::string_view s) { return proto::is_param(s) ? s : std::string_view("?"); }
+std::string_view param_or_q(std::string_view s) {
+    return proto::is_param(s) ? s : std::string_view("?");
+}
 
 std::shared_ptr<const std::string> hist_line(const StoredMessage& m) {
     auto line = std::make_shared<std::string>();
@@ -100,12 +61,14 @@ void ChatCore::load(const StartupInfo& info) {
     std::deque<RecentLine> merged;
     for (const auto& m : info.recent_public) merged.push_back(RecentLine{m.id, hist_line(m)});
     for (auto& r : recent_) merged.push_back(std::move(r));
-    std::stable_sort(merged.begin(), merged.end(), [](const RecentLine& a, const RecentLine& b) { return a.id < b.id; });
+    std::stable_sort(merged.begin(), merged.end(),
+                     [](const RecentLine& a, const RecentLine& b) { return a.id < b.id; });
     merged.erase(std::unique(merged.begin(), merged.end(),
                              [](const RecentLine& a, const RecentLine& b) { return a.id == b.id; }),
                  merged.end());
     recent_ = std::move(merged);
-    while (recent_.size() > static_cast<std::size_t>(std::max(limits_.recent_history, 0))) recent_.pop_front();
+    while (recent_.size() > static_cast<std::size_t>(std::max(limits_.recent_history, 0)))
+        recent_.pop_front();
     last_message_id_ = std::max(last_message_id_, info.max_message_id);
     last_session_id_ = std::max(last_session_id_, info.max_session_id);
 }
@@ -115,7 +78,9 @@ ChatCore::Session* ChatCore::find(ConnId id) {
     return it == sessions_.end() ? nullptr : &it->second;
 }
 
-std::int64_t ChatCore::now_s() { return clock_.wall_us() / 1'000'000; }
+std::int64_t ChatCore::now_s() {
+    return clock_.wall_us() / 1'000'000;
+}
 
 // Ids are unique across restarts without asking the database: microseconds
 // since the epoch, bumped past the last one handed out.
@@ -128,11 +93,17 @@ std::int64_t ChatCore::next_session_id() {
     return last_session_id_;
 }
 
-void ChatCore::schedule(Mono when, ConnId id, TimerKind kind) { timers_.push(TimerEntry{when, id, kind}); }
+void ChatCore::schedule(Mono when, ConnId id, TimerKind kind) {
+    timers_.push(TimerEntry{when, id, kind});
+}
 
-Mono ChatCore::next_deadline() const { return timers_.empty() ? Mono::max() : timers_.top().when; }
+Mono ChatCore::next_deadline() const {
+    return timers_.empty() ? Mono::max() : timers_.top().when;
+}
 
-CoreStats ChatCore::stats() const { return CoreStats{sessions_.size(), online_.size(), messages_}; }
+CoreStats ChatCore::stats() const {
+    return CoreStats{sessions_.size(), online_.size(), messages_};
+}
 
 void ChatCore::send_error(ConnId id, std::string_view code, std::string_view arg, std::string_view text) {
     scratch_.clear();
@@ -221,7 +192,8 @@ std::size_t ChatCore::on_data(ConnId id, std::string_view data) {
         if (!s || blocked(*s)) break;
         std::string_view rest = data.substr(off);
         // The budget is checked before the framer looks, so a line is never half taken.
-        if (!s->framer.discarding() && rest.front() != '\n' && !(rest.size() >= 2 && rest[0] == '\r' && rest[1] == '\n')) {
+        if (!s->framer.discarding() && rest.front() != '\n' &&
+            !(rest.size() >= 2 && rest[0] == '\r' && rest[1] == '\n')) {
             if (std::memchr(rest.data(), '\n', std::min(rest.size(), limits_.max_line + 1)) ||
                 rest.size() > limits_.max_line) {
                 if (!take_token(*s)) break;
@@ -300,7 +272,9 @@ void ChatCore::finish_wait(Session& s) {
     unblock(s);
 }
 
-bool ChatCore::blocked(const Session& s) const { return s.throttled || s.waiting || s.paced; }
+bool ChatCore::blocked(const Session& s) const {
+    return s.throttled || s.waiting || s.paced;
+}
 
 // Reading goes on once nothing holds the session. Time the server held it
 // (storage, a paced reply) is not the client's idle time: its unread lines
@@ -309,96 +283,6 @@ void ChatCore::unblock(Session& s) {
     if (blocked(s)) return;
     s.last_line = std::max(s.last_line, clock_.now());
     io_.resume(s.id);
-}
-
-// Queues a part; the caller then produces the first chunk at once (a small
-// reply is complete at the moment of the request), the rest as the socket drains.
-void ChatCore::start_paced(Session& s, PacedPart part) {
-    if (!s.paced) {
-        s.paced = std::make_unique<Paced>();
-        s.paced->progress_at = clock_.now();
-        io_.pause(s.id);
-        io_.begin_paced(s.id);
-    }
-    s.paced->parts.push_back(std::move(part));
-}
-
-void ChatCore::on_drained(ConnId id) {
-    Session* s = find(id);
-    if (s && s->paced) produce(*s);
-}
-
-void ChatCore::produce(Session& s) {
-    Paced& p = *s.paced;
-    std::string& out = paced_buf_;
-    out.clear();
-    const std::size_t chunk = std::max<std::size_t>(limits_.paced_chunk, 1);
-    while (p.current < p.parts.size() && out.size() < chunk) {
-        PacedPart& part = p.parts[p.current];
-        bool done = false;
-        switch (part.kind) {
-            case PacedPart::Kind::Users: {
-                auto it = part.after.empty()
-                              ? online_.begin()
-                              : std::upper_bound(online_.begin(), online_.end(), part.after,
-                                                 [](const std::string& k, const Session* u) { return k < u->key; });
-                const Session* last = nullptr;
-                for (; it != online_.end() && out.size() < chunk; ++it) {
-                    append_line(out, "USER", {(*it)->user.nick, (*it)->user.status});
-                    last = *it;
-                    ++part.count;
-                }
-                if (last) part.after = last->key;
-                if (it == online_.end()) {
-                    append_line(out, "END", {"USERS", std::to_string(part.count)});
-                    done = true;
-                }
-                break;
-            }
-            case PacedPart::Kind::Lines:
-                for (; part.next < part.lines.size() && out.size() < chunk; ++part.next)
-                    out += *part.lines[part.next];
-                if (part.next == part.lines.size()) {
-                    append_line(out, "END", {"HIST", std::to_string(part.lines.size())});
-                    done = true;
-                }
-                break;
-            case PacedPart::Kind::History:
-                for (; part.next < part.history.size() && out.size() < chunk; ++part.next) {
-                    const StoredMessage& m = part.history[part.next];
-                    append_line(out, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to}, m.body);
-                }
-                if (part.next == part.history.size()) {
-                    append_line(out, "END", {"HIST", std::to_string(part.history.size())});
-                    done = true;
-                }
-                break;
-        }
-        if (done) p.parts[p.current++] = PacedPart{};  // frees what that part held
-    }
-    p.progress_at = clock_.now();
-    if (!out.empty()) io_.send_paced(s.id, out);
-    if (out.capacity() > 4 * chunk) std::string().swap(out);
-    if (p.current == p.parts.size()) {
-        s.paced.reset();
-        io_.end_paced(s.id);
-        unblock(s);
-    }
-}
-
-// While a USER list is on its way, JOIN and PART lines about users it has not
-// reached yet are left out for that client: the list shows them as they are
-// when it gets there. So every other user is either in the list or in a later
-// JOIN, never both, and a PART only follows a user the client was told of.
-bool ChatCore::roster_will_list(const Session& o, const std::string& key) const {
-    if (!o.paced || o.paced->current >= o.paced->parts.size()) return false;
-    const PacedPart& part = o.paced->parts[o.paced->current];
-    return part.kind == PacedPart::Kind::Users && (part.after.empty() || key > part.after);
-}
-
-void ChatCore::broadcast_presence(std::string_view line, const std::string& key, ConnId except) {
-    for (const Session* o : online_)
-        if (o->id != except && !roster_will_list(*o, key)) io_.send(o->id, line);
 }
 
 void ChatCore::on_reply(StorageReply reply) {
@@ -431,7 +315,8 @@ void ChatCore::on_reply(StorageReply reply) {
         login_done(*s, *lr);
     } else if (auto* pr = std::get_if<ProfileReply>(&reply); pr && asked.why == Asked::Recipient) {
         // Not online; storage knows how the user first spelled it, if it knows the user.
-        std::string_view name = pr->ok && pr->found ? std::string_view(pr->user.nick) : param_or_q(asked.nick);
+        std::string_view name =
+            pr->ok && pr->found ? std::string_view(pr->user.nick) : param_or_q(asked.nick);
         send_error(id, "no-such-user", name, "no such user online");
     } else if (pr) {
         if (!pr->ok)
@@ -494,14 +379,6 @@ void ChatCore::login_done(Session& s, const LoginReply& r) {
 void ChatCore::broadcast(std::string_view line, ConnId except) {
     for (const Session* o : online_)
         if (o->id != except) io_.send(o->id, line);
-}
-
-// A cursor over online_, which is kept in roster order: a login costs a pass, not a sort, and the
-// list is made as the client reads it, never copied whole.
-void ChatCore::send_roster(Session& s) {
-    PacedPart part;
-    part.kind = PacedPart::Kind::Users;
-    start_paced(s, std::move(part));
 }
 
 void ChatCore::send_profile(Session& s, const UserRecord& u, bool online) {
@@ -589,10 +466,14 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
             break;
         case Cmd::Usage: {
             std::string_view text = "usage";
-            if (c.arg == "status") text = "usage: /estado <status>";
-            else if (c.arg == "msg") text = "usage: !nick text or /msg nick text";
-            else if (c.arg == "history") text = "usage: /historial [n], n from 1";
-            else if (c.arg == "ping") text = "usage: /ping [token], token of 1-32 A-Z a-z 0-9 . _ -";
+            if (c.arg == "status")
+                text = "usage: /estado <status>";
+            else if (c.arg == "msg")
+                text = "usage: !nick text or /msg nick text";
+            else if (c.arg == "history")
+                text = "usage: /historial [n], n from 1";
+            else if (c.arg == "ping")
+                text = "usage: /ping [token], token of 1-32 A-Z a-z 0-9 . _ -";
             send_error(s.id, "usage", c.arg, text);
             break;
         }
@@ -646,7 +527,8 @@ void ChatCore::private_message(Session& s, std::string_view nick, std::string_vi
         storage_.submit(ProfileRequest{t, proto::fold_nick(nick)});
         return;
     }
-    if (!storage_.write(MessageEvent{next_message_id(), now_s(), s.user.id, to->user.id, std::string(text)})) {
+    if (!storage_.write(
+            MessageEvent{next_message_id(), now_s(), s.user.id, to->user.id, std::string(text)})) {
         refuse_unstored(s);
         return;
     }

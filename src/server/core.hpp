@@ -30,11 +30,11 @@ struct Limits {
     double rate = 20.0;   // lines per second a client may send; 0 turns flow control off
     double burst = 40.0;  // lines it may send at once
     Millis login_timeout{30'000};
-    Millis ping_interval{120'000};  // idle time before PING
-    Millis ping_timeout{60'000};    // further idle time before the cut
-    std::size_t max_clients = 0;    // connections; 0 = no limit
-    std::size_t max_per_ip = 256;   // connections from one address; 0 = no limit
-    int recent_history = 20;        // HIST lines after WELCOME
+    Millis ping_interval{120'000};        // idle time before PING
+    Millis ping_timeout{60'000};          // further idle time before the cut
+    std::size_t max_clients = 0;          // connections; 0 = no limit
+    std::size_t max_per_ip = 256;         // connections from one address; 0 = no limit
+    int recent_history = 20;              // HIST lines after WELCOME
     std::size_t paced_chunk = 16 * 1024;  // a paced reply is produced about this much at a time
 };
 
@@ -158,7 +158,7 @@ private:
     Limits limits_;
     std::string server_name_;
 
-    std::unordered_map<ConnId, Session> sessions_;  // node-based: a Session never moves
+    std::unordered_map<ConnId, Session> sessions_;    // node-based: a Session never moves
     std::unordered_map<std::string, ConnId> by_key_;  // folded nick -> connection (logged in, or logging in)
     std::vector<Session*> online_;                    // logged-in sessions in roster order, for fan-out
     std::string paced_buf_;                           // reused for chunks of paced replies

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -31,7 +31,8 @@ std::size_t resident_bytes() {
     unsigned long long size = 0, resident = 0;
     int n = std::fscanf(f, "%llu %llu", &size, &resident);
     std::fclose(f);
-    return n == 2 ? static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) : 0;
+    return n == 2 ? static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE))
+                  : 0;
 }
 
 // Trims the heap once the resident size passed the mark left by the last trim
@@ -43,7 +44,8 @@ public:
         if (rss == 0 || rss < mark_ + std::max<std::size_t>(4u << 20, mark_ / 8)) return;
         auto t0 = std::chrono::steady_clock::now();
         ::malloc_trim(128 * 1024);
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+        auto us =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
         mark_ = resident_bytes();
         LOG_DEBUG("malloc_trim: resident %zu KiB -> %zu KiB in %lld us", rss >> 10, mark_ >> 10,
                   static_cast<long long>(us.count()));
@@ -56,7 +58,9 @@ private:
 class Server final : public net::ConnectionHandler, public Transport, public Clock {
 public:
     Server(const ServerConfig& cfg, Storage& storage)
-        : tcp_(reactor_, *this, tcp_options(cfg)), storage_(storage), core_(*this, storage, *this, cfg.limits, cfg.name) {}
+        : tcp_(reactor_, *this, tcp_options(cfg)),
+          storage_(storage),
+          core_(*this, storage, *this, cfg.limits, cfg.name) {}
 
     static net::TcpServerOptions tcp_options(const ServerConfig& cfg) {
         net::TcpServerOptions o;
@@ -165,7 +169,8 @@ private:
         tcp_.stop_listening();
         core_.shutdown();
         // Clients that do not read get their BYE for a few seconds at most.
-        reactor_.add_timer(std::chrono::steady_clock::now() + std::chrono::seconds(6), [this] { reactor_.stop(); });
+        reactor_.add_timer(std::chrono::steady_clock::now() + std::chrono::seconds(6),
+                           [this] { reactor_.stop(); });
     }
 
     MemoryTrimmer trim_;

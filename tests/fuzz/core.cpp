@@ -13,6 +13,8 @@
 // - unconsumed input of a connection that is not paused is never a complete line.
 //
 // Input: 3 bytes of limits, then operations, each an opcode byte and its operands.
+#include "server/core.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -27,7 +29,6 @@
 #include "proto/names.hpp"
 #include "proto/server_line.hpp"
 #include "proto/text.hpp"
-#include "server/core.hpp"
 #include "server/log.hpp"
 #include "server/memory_storage.hpp"
 
@@ -40,13 +41,59 @@ constexpr int kConns = 8;
 
 // Fragments that get the script past the login and into every command quickly.
 constexpr std::string_view kWords[] = {
-    "ana\n", "Bob\n", "ANA\n", "begoña\n", "ana", "\n", "\r\n", "hola a todos\n", "/listar\n", "/who\n",
-    "/perfil\n", "/perfil ana\n", "/perfil nadie\n", "/perfil bob\n", "/historial\n", "/historial 3\n",
-    "/historial 0\n", "/estado ocupado\n", "/estado a b\n", "/estado\n", "!ana hola\n", "!bob hi\n",
-    "/msg ana  x \n", "!nadie x\n", "/ping\n", "/ping abc\n", "/ping ~\n", "/pong 1\n", "/ayuda\n",
-    "/salir\n", "/quit adios amigos\n", "/desconectar\n", "//x\n", "!!y\n", "/nope\n", "\t\n", "   \n",
-    "a\tb\n", "\x1b[31mred\n", "\xc2\x9b" "1m\n", "\xff\xfe\n", "\x7f\n", "ÿ\n", "/estado en-reunión\n",
-    "x\xe2\x80\x8by\n", "🎉\n", "/PERFIL ANA\n", "!ANA yo\n", "/\n", "!\n", ":x\n", "/msg\n",
+    "ana\n",
+    "Bob\n",
+    "ANA\n",
+    "begoña\n",
+    "ana",
+    "\n",
+    "\r\n",
+    "hola a todos\n",
+    "/listar\n",
+    "/who\n",
+    "/perfil\n",
+    "/perfil ana\n",
+    "/perfil nadie\n",
+    "/perfil bob\n",
+    "/historial\n",
+    "/historial 3\n",
+    "/historial 0\n",
+    "/estado ocupado\n",
+    "/estado a b\n",
+    "/estado\n",
+    "!ana hola\n",
+    "!bob hi\n",
+    "/msg ana  x \n",
+    "!nadie x\n",
+    "/ping\n",
+    "/ping abc\n",
+    "/ping ~\n",
+    "/pong 1\n",
+    "/ayuda\n",
+    "/salir\n",
+    "/quit adios amigos\n",
+    "/desconectar\n",
+    "//x\n",
+    "!!y\n",
+    "/nope\n",
+    "\t\n",
+    "   \n",
+    "a\tb\n",
+    "\x1b[31mred\n",
+    "\xc2\x9b"
+    "1m\n",
+    "\xff\xfe\n",
+    "\x7f\n",
+    "ÿ\n",
+    "/estado en-reunión\n",
+    "x\xe2\x80\x8by\n",
+    "🎉\n",
+    "/PERFIL ANA\n",
+    "!ANA yo\n",
+    "/\n",
+    "!\n",
+    ":x\n",
+    "/msg\n",
 };
 
 enum class Conn : std::uint8_t { Unused, Open, Closed, Gone };
@@ -54,19 +101,19 @@ enum class Conn : std::uint8_t { Unused, Open, Closed, Gone };
 struct Peer {
     Conn state = Conn::Unused;
     ConnId id = 0;
-    std::string in;        // received from the "client", not yet taken by the core
-    std::string partial;   // output bytes after the last LF
+    std::string in;       // received from the "client", not yet taken by the core
+    std::string partial;  // output bytes after the last LF
     bool paused = false;
     bool resume_due = false;
-    bool paced = false;   // a paced reply is being sent; send()'s lines wait in `held`
+    bool paced = false;  // a paced reply is being sent; send()'s lines wait in `held`
     std::string held;
     bool got_hello = false;
     bool got_bye = false;
     bool welcomed = false;
-    std::string nick;                 // after WELCOME
-    std::set<std::string> roster;     // folded nicks, as this client knows them
-    bool reading_roster = false;      // between WELCOME/listar USER lines and END USERS
-    std::set<std::string> listing;    // USER lines of the list being read
+    std::string nick;               // after WELCOME
+    std::set<std::string> roster;   // folded nicks, as this client knows them
+    bool reading_roster = false;    // between WELCOME/listar USER lines and END USERS
+    std::set<std::string> listing;  // USER lines of the list being read
 };
 
 struct VerbRule {
@@ -75,10 +122,10 @@ struct VerbRule {
     int trailing;  // 1 required, 0 forbidden
 };
 constexpr VerbRule kVerbs[] = {
-    {"HELLO", 2, 2, 1}, {"WELCOME", 2, 2, 1}, {"USER", 2, 2, 0}, {"END", 2, 2, 0}, {"JOIN", 2, 2, 0},
-    {"PART", 1, 1, 1},  {"STATUS", 2, 2, 0},  {"MSG", 1, 1, 1},  {"PRIV", 2, 2, 1}, {"PROFILE", 7, 7, 0},
-    {"HIST", 3, 3, 1},  {"HELP", 0, 0, 1},    {"PING", 1, 1, 0}, {"PONG", 1, 1, 0}, {"ERROR", 1, 2, 1},
-    {"BYE", 0, 0, 1},
+    {"HELLO", 2, 2, 1}, {"WELCOME", 2, 2, 1}, {"USER", 2, 2, 0},   {"END", 2, 2, 0},
+    {"JOIN", 2, 2, 0},  {"PART", 1, 1, 1},    {"STATUS", 2, 2, 0}, {"MSG", 1, 1, 1},
+    {"PRIV", 2, 2, 1},  {"PROFILE", 7, 7, 0}, {"HIST", 3, 3, 1},   {"HELP", 0, 0, 1},
+    {"PING", 1, 1, 0},  {"PONG", 1, 1, 0},    {"ERROR", 1, 2, 1},  {"BYE", 0, 0, 1},
 };
 
 class Fuzz final : public Transport, public Clock {
@@ -126,12 +173,13 @@ public:
     }
     void receive(Peer& p, ConnId id, std::string_view bytes) {
         FUZZ_CHECK(p.state == Conn::Open, "send to connection %llu in state %d: %.*s",
-                   static_cast<unsigned long long>(id), static_cast<int>(p.state), static_cast<int>(bytes.size()),
-                   bytes.data());
+                   static_cast<unsigned long long>(id), static_cast<int>(p.state),
+                   static_cast<int>(bytes.size()), bytes.data());
         FUZZ_CHECK(!bytes.empty() && bytes.back() == '\n', "a send that is not whole lines");
         FUZZ_CHECK(!p.got_bye, "a line after BYE");
-        if (trace_) std::fprintf(stderr, "-> #%llu %.*s", static_cast<unsigned long long>(id),
-                                 static_cast<int>(bytes.size()), bytes.data());
+        if (trace_)
+            std::fprintf(stderr, "-> #%llu %.*s", static_cast<unsigned long long>(id),
+                         static_cast<int>(bytes.size()), bytes.data());
         p.partial.append(bytes);
         std::size_t start = 0, lf;
         while ((lf = p.partial.find('\n', start)) != std::string::npos) {
@@ -142,8 +190,8 @@ public:
     }
     void close(ConnId id) override {
         Peer& p = peer(id, "close");
-        FUZZ_CHECK(p.state == Conn::Open, "close of connection %llu in state %d", static_cast<unsigned long long>(id),
-                   static_cast<int>(p.state));
+        FUZZ_CHECK(p.state == Conn::Open, "close of connection %llu in state %d",
+                   static_cast<unsigned long long>(id), static_cast<int>(p.state));
         unpace(p);
         p.state = Conn::Closed;
     }
@@ -229,7 +277,8 @@ public:
 private:
     Peer& peer(ConnId id, const char* what) {
         auto it = ids_.find(id);
-        FUZZ_CHECK(it != ids_.end(), "%s on unknown connection %llu", what, static_cast<unsigned long long>(id));
+        FUZZ_CHECK(it != ids_.end(), "%s on unknown connection %llu", what,
+                   static_cast<unsigned long long>(id));
         FUZZ_CHECK(peers_[it->second].id == id, "%s on a connection replaced long ago", what);
         return peers_[it->second];
     }
@@ -237,8 +286,9 @@ private:
     void feed(int k, std::string_view bytes) {
         Peer& p = peers_[k];
         if (p.state != Conn::Open) return;
-        if (trace_) std::fprintf(stderr, "<- #%llu %.*s\n", static_cast<unsigned long long>(p.id),
-                                 static_cast<int>(bytes.size()), bytes.data());
+        if (trace_)
+            std::fprintf(stderr, "<- #%llu %.*s\n", static_cast<unsigned long long>(p.id),
+                         static_cast<int>(bytes.size()), bytes.data());
         p.in.append(bytes);
         offer(p);
     }
@@ -250,8 +300,8 @@ private:
         p.in.erase(0, n);
         // A core that neither takes a complete line nor pauses the reader leaves the client hanging.
         if (p.state == Conn::Open && !p.paused && !p.in.empty()) {
-            FUZZ_CHECK(p.in.find('\n') == std::string::npos, "a complete line kept while not paused (%zu bytes)",
-                       p.in.size());
+            FUZZ_CHECK(p.in.find('\n') == std::string::npos,
+                       "a complete line kept while not paused (%zu bytes)", p.in.size());
             FUZZ_CHECK(p.in.size() <= limits_.max_line, "%zu bytes kept past max_line", p.in.size());
         }
     }
@@ -306,12 +356,13 @@ private:
     }
 
     void check_line(Peer& p, std::string_view line) {
-        FUZZ_CHECK(proto::is_valid_utf8(line), "invalid UTF-8 sent: %.*s", static_cast<int>(line.size()), line.data());
+        FUZZ_CHECK(proto::is_valid_utf8(line), "invalid UTF-8 sent: %.*s", static_cast<int>(line.size()),
+                   line.data());
         proto::ServerLine sl;
         FUZZ_CHECK(proto::parse_server_line(line, sl), "empty line sent");
         // The grammar, byte for byte: single spaces, the trailing text after " :".
-        std::size_t trailing_at = sl.has_trailing ? static_cast<std::size_t>(sl.trailing.data() - line.data())
-                                                  : line.size();
+        std::size_t trailing_at =
+            sl.has_trailing ? static_cast<std::size_t>(sl.trailing.data() - line.data()) : line.size();
         std::string_view head = line.substr(0, sl.has_trailing ? trailing_at - 2 : line.size());
         FUZZ_CHECK(!head.empty() && head.front() != ' ' && head.back() != ' ' &&
                        head.find("  ") == std::string_view::npos,
@@ -339,8 +390,9 @@ private:
             if (r.verb == sl.verb) rule = &r;
         FUZZ_CHECK(rule, "unknown verb %.*s", static_cast<int>(sl.verb.size()), sl.verb.data());
         int np = static_cast<int>(sl.params.size());
-        FUZZ_CHECK(np >= rule->min_params && np <= rule->max_params && sl.has_trailing == (rule->trailing == 1),
-                   "wrong shape: %.*s", static_cast<int>(line.size()), line.data());
+        FUZZ_CHECK(
+            np >= rule->min_params && np <= rule->max_params && sl.has_trailing == (rule->trailing == 1),
+            "wrong shape: %.*s", static_cast<int>(line.size()), line.data());
         FUZZ_CHECK(p.got_hello || sl.verb == "HELLO", "first line is not HELLO");
         p.got_hello = true;
 
@@ -351,10 +403,9 @@ private:
             FUZZ_CHECK(nick_ok(sl.params[0]), "bad nick in %.*s", static_cast<int>(line.size()), line.data());
         if (v == "PRIV") FUZZ_CHECK(nick_ok(sl.params[1]), "bad recipient");
         if (v == "USER" || v == "JOIN" || v == "STATUS")
-            FUZZ_CHECK(proto::is_valid_status(sl.params[1]), "bad status in %.*s", static_cast<int>(line.size()),
-                       line.data());
-        if (sl.has_trailing)
-            FUZZ_CHECK(proto::is_clean_text(sl.trailing), "trailing text is not clean");
+            FUZZ_CHECK(proto::is_valid_status(sl.params[1]), "bad status in %.*s",
+                       static_cast<int>(line.size()), line.data());
+        if (sl.has_trailing) FUZZ_CHECK(proto::is_clean_text(sl.trailing), "trailing text is not clean");
 
         // Presence, as this client sees it.
         if (v == "BYE") p.got_bye = true;
@@ -380,7 +431,8 @@ private:
             p.reading_roster = false;
         } else if (v == "JOIN") {
             FUZZ_CHECK(p.welcomed && !p.reading_roster, "JOIN in the middle of a list");
-            FUZZ_CHECK(p.roster.insert(proto::fold_nick(sl.params[0])).second, "JOIN of someone already online");
+            FUZZ_CHECK(p.roster.insert(proto::fold_nick(sl.params[0])).second,
+                       "JOIN of someone already online");
         } else if (v == "PART") {
             FUZZ_CHECK(p.welcomed, "PART before WELCOME");
             FUZZ_CHECK(p.roster.erase(proto::fold_nick(sl.params[0])) == 1, "PART of someone not online");
@@ -397,11 +449,13 @@ private:
             if (p.state != Conn::Open) continue;
             ++open;
             FUZZ_CHECK(!p.got_bye, "BYE sent but the connection is not closed");
-            if (p.welcomed) FUZZ_CHECK(online.insert(proto::fold_nick(p.nick)).second, "one nick online twice");
+            if (p.welcomed)
+                FUZZ_CHECK(online.insert(proto::fold_nick(p.nick)).second, "one nick online twice");
         }
         CoreStats st = core_.stats();
         FUZZ_CHECK(st.online <= st.connections, "online %llu > connections %llu",
-                   static_cast<unsigned long long>(st.online), static_cast<unsigned long long>(st.connections));
+                   static_cast<unsigned long long>(st.online),
+                   static_cast<unsigned long long>(st.connections));
         FUZZ_CHECK(st.connections == open, "core counts %llu connections, transport %zu",
                    static_cast<unsigned long long>(st.connections), open);
         FUZZ_CHECK(st.online == online.size(), "core counts %llu online, clients %zu",
@@ -411,8 +465,8 @@ private:
             // A reply still on its way (its lines held behind it) is checked once it ends.
             if (p.state != Conn::Open || !p.welcomed || p.paced) continue;
             FUZZ_CHECK(!p.reading_roster, "a USER list left unfinished");
-            FUZZ_CHECK(p.roster == online, "%s's roster (%zu) differs from who is online (%zu)", p.nick.c_str(),
-                       p.roster.size(), online.size());
+            FUZZ_CHECK(p.roster == online, "%s's roster (%zu) differs from who is online (%zu)",
+                       p.nick.c_str(), p.roster.size(), online.size());
         }
     }
 
@@ -441,7 +495,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     l.paced_chunk = kChunks[a >> 6];
     l.rate = (b & 3) == 0 ? 0.0 : 5.0 + (b >> 2);
     l.burst = 1.0 + (b >> 4);
-    l.max_clients = c % 9;      // 0 = no limit
+    l.max_clients = c % 9;        // 0 = no limit
     l.max_per_ip = (c >> 4) % 5;  // 0 = no limit
     l.recent_history = c & 1 ? 3 : 0;
     l.login_timeout = Millis(30'000);

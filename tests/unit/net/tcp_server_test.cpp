@@ -666,7 +666,9 @@ TEST_CASE("tcp server: one fast sender does not starve the others") {
     }
 }
 
-TEST_CASE("tcp server: a paced reply far past max_outbuf reaches a slow reader whole, what was sent meanwhile after it") {
+TEST_CASE(
+    "tcp server: a paced reply far past max_outbuf reaches a slow reader whole, what was sent meanwhile "
+    "after it") {
     TcpServerOptions opts;
     opts.max_outbuf = 8 * 1024;
     Harness h(opts);
@@ -688,9 +690,7 @@ TEST_CASE("tcp server: a paced reply far past max_outbuf reaches a slow reader w
     h.server.begin_paced(id);
     h.server.send(id, "after\n");  // waits behind the reply
     std::string got;
-    std::thread reader([&] {
-        got = c.read_n(7 + reply.size() + 6);
-    });
+    std::thread reader([&] { got = c.read_n(7 + reply.size() + 6); });
     REQUIRE(h.run_until([&] { return produced == reply.size() && h.server.pending_output(id) == 0; }, 60s));
     reader.join();
     CHECK(h.handler.closed.empty());

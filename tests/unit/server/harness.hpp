@@ -2,13 +2,13 @@
 // each connection would receive, a fake clock, and the in-memory storage.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "server/core.hpp"
 #include "server/memory_storage.hpp"

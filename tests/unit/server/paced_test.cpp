@@ -34,7 +34,8 @@ void crowd(Harness& h, int n) {
 }
 
 std::size_t count_prefix(const V& v, std::string_view p) {
-    return static_cast<std::size_t>(std::count_if(v.begin(), v.end(), [&](const std::string& l) { return l.rfind(p, 0) == 0; }));
+    return static_cast<std::size_t>(
+        std::count_if(v.begin(), v.end(), [&](const std::string& l) { return l.rfind(p, 0) == 0; }));
 }
 
 std::size_t index_of(const V& v, std::string_view line) {
@@ -43,7 +44,8 @@ std::size_t index_of(const V& v, std::string_view line) {
 
 }  // namespace
 
-TEST_CASE("a roster far larger than any output limit is paced to the reader, and what follows waits behind it") {
+TEST_CASE(
+    "a roster far larger than any output limit is paced to the reader, and what follows waits behind it") {
     Harness h(open_limits());
     crowd(h, 3000);
     ConnId n = h.open();
@@ -74,7 +76,9 @@ TEST_CASE("a roster far larger than any output limit is paced to the reader, and
     CHECK(h.lines(n) == V{"STATUS newcomer ocupado"});
 }
 
-TEST_CASE("presence while a roster is on its way: in the list or in a later JOIN, never both; PART only after presence") {
+TEST_CASE(
+    "presence while a roster is on its way: in the list or in a later JOIN, never both; PART only after "
+    "presence") {
     Harness h(open_limits());
     crowd(h, 3000);
     ConnId n = h.open();
