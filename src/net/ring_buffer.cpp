@@ -9,6 +9,12 @@
 
 namespace chat::net {
 
+namespace {
+std::atomic<std::size_t> g_released{0};
+}  // namespace
+
+std::size_t RingBuffer::take_released() noexcept { return g_released.exchange(0, std::memory_order_relaxed); }
+
 void RingBuffer::append(std::string_view bytes) {
     if (bytes.empty()) return;
     const std::size_t needed = size_ + bytes.size();
@@ -20,6 +26,7 @@ void RingBuffer::append(std::string_view bytes) {
         const std::string_view a = first(), b = second();
         if (!a.empty()) std::memcpy(fresh.get(), a.data(), a.size());
         if (!b.empty()) std::memcpy(fresh.get() + a.size(), b.data(), b.size());
+        g_released.fetch_add(cap_, std::memory_order_relaxed);
         buf_ = std::move(fresh);
         cap_ = cap;
         head_ = 0;
@@ -72,6 +79,7 @@ ssize_t RingBuffer::write_to(int fd) noexcept {
 }
 
 void RingBuffer::clear() noexcept {
+    if (cap_) g_released.fetch_add(cap_, std::memory_order_relaxed);
     buf_.reset();
     cap_ = 0;
     head_ = 0;

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string_view>
@@ -38,6 +39,11 @@ public:
     ssize_t write_to(int fd) noexcept;
 
     void clear() noexcept;
+
+    // Bytes of storage all ring buffers of the process released since the
+    // last call (a cheap sign that a burst went by and malloc_trim has pages
+    // to hand back).
+    static std::size_t take_released() noexcept;
 
 private:
     std::unique_ptr<char[]> buf_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/reactor.hpp"
+#include "net/ring_buffer.hpp"
 #include "net/tcp_server.hpp"
 #include "server/config.hpp"
 #include "server/core.hpp"
@@ -35,13 +36,17 @@ std::size_t resident_bytes() {
                   : 0;
 }
 
-// Trims the heap once the resident size passed the mark left by the last trim
-// by an eighth (at least 4 MiB).
+// Trims the heap once output buffers worth at least 1 MiB were released since
+// the last trim (a burst went by), or the resident size passed the mark left
+// by the last trim by an eighth (at least 4 MiB: other memory came and went).
 class MemoryTrimmer {
 public:
     void tick() {
+        released_ += net::RingBuffer::take_released();
         std::size_t rss = resident_bytes();
-        if (rss == 0 || rss < mark_ + std::max<std::size_t>(4u << 20, mark_ / 8)) return;
+        if (released_ < (1u << 20) && (rss == 0 || rss < mark_ + std::max<std::size_t>(4u << 20, mark_ / 8)))
+            return;
+        released_ = 0;
         auto t0 = std::chrono::steady_clock::now();
         ::malloc_trim(128 * 1024);
         auto us =
@@ -53,6 +58,7 @@ public:
 
 private:
     std::size_t mark_ = 0;
+    std::size_t released_ = 0;
 };
 
 class Server final : public net::ConnectionHandler, public Transport, public Clock {
