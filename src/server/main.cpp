@@ -111,7 +111,16 @@ public:
     void send(ConnId id, std::string_view bytes) override { tcp_.send(id, bytes); }
     void close(ConnId id) override { tcp_.close_after_flush(id); }
     void pause(ConnId id) override { tcp_.pause_reading(id); }
-    void resume(ConnId id) override { resumes_.push_back(id); }
+    void resume(ConnId id) override {
+        resumes_.push_back(id);
+        // A paced reply that ends inside flush() resumes its reader after this turn's resumes
+        // were taken: make sure there is a next turn, or the reader's kept lines wait for an
+        // unrelated event.
+        if (flushing_ && !wake_posted_) {
+            wake_posted_ = true;
+            reactor_.post([this] { wake_posted_ = false; });
+        }
+    }
     void begin_paced(ConnId id) override { tcp_.begin_paced(id); }
     void send_paced(ConnId id, std::string_view bytes) override { tcp_.send_paced(id, bytes); }
     void end_paced(ConnId id) override { tcp_.end_paced(id); }
@@ -151,7 +160,9 @@ private:
                 });
             }
         }
+        flushing_ = true;
         tcp_.flush();
+        flushing_ = false;
         if (stopping_ && tcp_.connection_count() == 0) reactor_.stop();
     }
 
@@ -188,6 +199,8 @@ private:
     net::Reactor::TimerId timer_ = 0;
     Mono armed_ = Mono::max();
     bool stopping_ = false;
+    bool flushing_ = false;
+    bool wake_posted_ = false;
 };
 
 int run_server(int argc, char** argv) {

@@ -78,6 +78,16 @@ def test_roster_and_list_larger_than_outbuf(chatd):
     n.sendline("hola")
     check_eq(n.line(), "MSG newcomer :hola", "echo")
     check_eq(c0.lines_until(lambda l: l.startswith("MSG "))[-1], "MSG newcomer :hola", "delivery")
+    # A reply that ends while the server writes (the reader keeps up) lets the reader's next line
+    # through at once, not at the next unrelated wake-up of the loop (a timer, up to a second).
+    r = crowd[1]
+    t0 = time.monotonic()
+    for i in range(10):
+        r.send(f"/listar\n/ping t{i}\n")
+        got = r.lines_until(lambda l, i=i: l == f"PONG t{i}", timeout=30, limit=CROWD + 100)
+        check(f"END USERS {CROWD + 1}" in got, "a whole list before the PONG")
+    spent = time.monotonic() - t0
+    check(spent < 3.0, f"10 lists and the line after each took {spent:.2f} s")
     for c in crowd:
         c.close()
     srv.clients = [n]
