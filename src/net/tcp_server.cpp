@@ -424,6 +424,8 @@ struct TcpServer::Impl {
         if (why != CloseReason::PeerClosed) {
             c.out.clear();
             c.exempt = 0;
+            c.held.clear();
+            c.paced = false;
         }
         unpace(c);
         std::string().swap(c.in);
