@@ -42,7 +42,7 @@ std::string_view param_or_q(std::string_view s) {
 
 std::shared_ptr<const std::string> hist_line(const StoredMessage& m) {
     auto line = std::make_shared<std::string>();
-    append_line(*line, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to}, m.body);
+    append_hist_line(*line, m);
     return line;
 }
 

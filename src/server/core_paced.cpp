@@ -12,6 +12,10 @@ namespace chat::server {
 
 using proto::append_line;
 
+void append_hist_line(std::string& out, const StoredMessage& m) {
+    append_line(out, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to}, m.body);
+}
+
 // A cursor over online_, which is kept in roster order: a login costs a pass, not a sort, and the
 // list is made as the client reads it, never copied whole.
 void ChatCore::send_roster(Session& s) {
@@ -76,8 +80,7 @@ void ChatCore::produce(Session& s) {
             case PacedPart::Kind::History:
                 for (; part.next < part.history.size() && out.size() < chunk; ++part.next) {
                     const StoredMessage& m = part.history[part.next];
-                    append_line(out, "HIST", {proto::format_time(m.time), m.from, m.to.empty() ? "*" : m.to},
-                                m.body);
+                    append_hist_line(out, m);
                 }
                 if (part.next == part.history.size()) {
                     append_line(out, "END", {"HIST", std::to_string(part.history.size())});

@@ -56,4 +56,8 @@ struct ChatCore::Session {
     std::int64_t session_id = 0;
 };
 
+// "HIST <time> <from> <to> :<text>", `<to>` `*` for a public message: the one
+// formatting of a stored message, for the recent history and for /historial.
+void append_hist_line(std::string& out, const StoredMessage& m);
+
 }  // namespace chat::server
