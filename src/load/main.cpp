@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "chatd_version.hpp"
 #include "load/engine.hpp"
 #include "load/payload.hpp"
 #include "load/result.hpp"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     using chat::load::Scenario;
     chat::load::Options opt;
     CLI::App app{"chat-load: many chat clients in one process, measuring delivery and latency"};
+    app.set_version_flag("--version", "chat-load " CHATD_VERSION);
     bool json = false, quiet = false;
     std::string json_file;
     std::vector<std::string> merge;

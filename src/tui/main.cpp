@@ -2,6 +2,7 @@
 #include <clocale>
 #include <cstdio>
 
+#include "chatd_version.hpp"
 #include "proto/names.hpp"
 #include "tui/client.hpp"
 
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
     std::setlocale(LC_ALL, "");
     chat::tui::Options opt;
     CLI::App app{"chat: the chatd client (full screen, or --plain for scripts and screen readers)"};
+    app.set_version_flag("--version", "chat " CHATD_VERSION);
     app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
     app.add_option("--port", opt.port, "server TCP port")->capture_default_str()->check(CLI::Range(1, 65535));
     app.add_option("--nick", opt.nick, "nickname to log in with (asked for when missing)");
