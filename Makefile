@@ -5,6 +5,8 @@
 #   make bench    benchmarks against ngircd and InspIRCd (docs/benchmarks.md)
 #   make fuzz     run each libFuzzer target for FUZZ_SECONDS
 #   make fmt      clang-format the sources
+#   make install  install under PREFIX (/usr/local), DESTDIR for a staging root; make uninstall
+#   make deb      build chatd_<version>_<arch>.deb in build-deb/ (scripts/build-deb.sh)
 #   make clean
 
 BUILD      ?= build
@@ -13,8 +15,10 @@ JOBS       ?= $(shell nproc)
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
 PORT       ?= 5000
 ARGS       ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: all deps build build-asan run test test-release test-asan bench fuzz fmt clean
+.PHONY: all deps build build-asan run test test-release test-asan bench fuzz fmt clean install uninstall deb
 
 all: build
 
@@ -39,6 +43,16 @@ run: build
 test: build build-asan
 	@scripts/test.sh $(BUILD) $(ASAN_BUILD)
 
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+uninstall:
+	@DESTDIR=$(DESTDIR) scripts/uninstall.sh $(BUILD)/install_manifest.txt
+
+deb:
+	@scripts/install-deps.sh --package
+	@scripts/build-deb.sh
+
 bench:
 	@scripts/bench.sh
 
@@ -49,4 +63,4 @@ fmt:
 	find src tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-tsan build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-tsan build-fuzz build-deb
