@@ -2,22 +2,19 @@
 
 #include <curses.h>
 #include <poll.h>
+#include <string.h>  // explicit_bzero
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <deque>
-#include <optional>
 
 #include "proto/text.hpp"
-#include "tui/connection.hpp"
-#include "tui/editor.hpp"
+#include "tui/client_loop.hpp"
 #include "tui/help.hpp"
-#include "tui/model.hpp"
-#include "tui/terminal.hpp"
+#include "tui/password_source.hpp"
+#include "tui/strings.hpp"
 #include "tui/view.hpp"
 #include "tui/width.hpp"
 
@@ -27,17 +24,6 @@ namespace {
 
 constexpr int kMaxBackoff = 30;  // seconds
 constexpr std::int64_t kQuitWaitMs = 2000;
-
-std::int64_t wall_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::int64_t mono_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 // The first word of a line, ASCII-lowered: enough to spot the client's own commands.
 std::string command_word(std::string_view line) {
@@ -57,56 +43,7 @@ std::string trim_spaces(std::string_view s) {
     return std::string(s.substr(b, e - b + 1));
 }
 
-class Client {
-public:
-    explicit Client(const Options& opt) : opt_(opt), utf8_(locale_is_utf8()), editor_(utf8_) {
-        model_.set_wanted_nick(opt.nick);
-    }
-
-    int run();
-
-private:
-    void connect();
-    void lost(std::string_view why);
-    void on_socket(short revents);
-    void on_signals();
-    void on_keys();
-    void on_key(wint_t ch, bool function_key);
-    void on_stdin();
-    void submit(std::string line);
-    void begin_quit(std::string_view line);
-    void pump_plain();
-    void print_new();
-    void finish(int code) {
-        done_ = true;
-        exit_code_ = code;
-    }
-
-    Options opt_;
-    bool utf8_;
-    Model model_;
-    Connection conn_;
-    LineEditor editor_;
-    History history_;
-    Completer completer_;
-    SignalPipe signals_;
-    std::optional<Screen> screen_;
-
-    int backoff_ = 1;
-    std::int64_t retry_at_ms_ = 0;
-    bool quitting_ = false;
-    std::int64_t quit_deadline_ms_ = 0;
-    bool done_ = false;
-    int exit_code_ = 0;
-    bool dirty_ = true;
-    int page_rows_ = 10;
-
-    // --plain
-    std::string stdin_buf_;
-    std::deque<std::string> pending_;
-    bool stdin_eof_ = false;
-    std::uint64_t printed_ = 0;
-};
+}  // namespace
 
 void Client::connect() {
     model_.on_connecting(wall_now(), opt_.host + ":" + opt_.port);
@@ -115,6 +52,12 @@ void Client::connect() {
 
 void Client::lost(std::string_view why) {
     conn_.close();
+    // A prompt for a new password belongs to the session that is gone; an
+    // unconfirmed password (typed at login, or new) is not known to be right.
+    if (passwords_.prompt() != Passwords::Prompt::None) passwords_.cancel_new();
+    hidden_.clear();
+    passwords_.login_refused();
+    passwords_.new_refused();
     if (quitting_) {
         model_.set_state(ConnState::Closed);
         finish(0);
@@ -142,9 +85,8 @@ void Client::on_socket(short revents) {
         }
         const ConnState before = model_.state();
         const Effects fx = model_.apply(in.line, wall_now());
-        for (const std::string& s : fx.send) conn_.send(s);
-        if (fx.bell && screen_) beep();
-        if (model_.state() == ConnState::Online && before != ConnState::Online) backoff_ = 1;
+        on_effects(fx, before);
+        if (done_) break;
     }
     if (!lines.empty()) dirty_ = true;
     if (r == Connection::Result::Closed) lost(conn_.error());
@@ -189,8 +131,12 @@ void Client::submit(std::string line) {
         return;
     }
     if (proto::is_blank(line)) return;
-    if (!opt_.plain) history_.add(line);
     const std::string word = command_word(line);
+    if (is_password_command(word)) {
+        submit_password_command(line, word);  // never recorded in the history
+        return;
+    }
+    if (!opt_.plain) history_.add(line);
     if (word == "/clear") {
         model_.clear_log();
         return;
@@ -223,6 +169,11 @@ void Client::on_keys() {
 }
 
 void Client::on_key(wint_t ch, bool function_key) {
+    if (secret_mode()) {
+        completer_.reset();
+        on_secret_key(ch, function_key);
+        return;
+    }
     const int page = std::max(1, page_rows_ / 2);
     const bool tab = !function_key && ch == L'\t';
     if (!tab) completer_.reset();
@@ -247,7 +198,7 @@ void Client::on_key(wint_t ch, bool function_key) {
             case KEY_NPAGE: model_.scroll_down(static_cast<std::size_t>(page)); break;
             case KEY_ENTER: {
                 std::string line = editor_.text();
-                editor_.clear();
+                editor_.wipe();
                 history_.reset();
                 submit(std::move(line));
                 break;
@@ -268,7 +219,7 @@ void Client::on_key(wint_t ch, bool function_key) {
         case L'\r':
         case L'\n': {
             std::string line = editor_.text();
-            editor_.clear();
+            editor_.wipe();
             history_.reset();
             submit(std::move(line));
             break;
@@ -309,6 +260,7 @@ void Client::on_stdin() {
         stdin_eof_ = true;
     } else {
         stdin_buf_.append(buf, static_cast<std::size_t>(n));
+        explicit_bzero(buf, static_cast<std::size_t>(n));  // it may have been a password line
     }
     std::size_t start = 0;
     for (std::size_t lf; (lf = stdin_buf_.find('\n', start)) != std::string::npos; start = lf + 1) {
@@ -316,7 +268,12 @@ void Client::on_stdin() {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         pending_.push_back(std::move(line));
     }
-    stdin_buf_.erase(0, start);
+    if (start > 0) {
+        // Not erase(): that would leave copies of the lines taken (a password among them) past the end.
+        std::string rest = stdin_buf_.substr(start);
+        wipe(stdin_buf_);
+        stdin_buf_.swap(rest);
+    }
     if (stdin_eof_ && !stdin_buf_.empty()) pending_.push_back(std::exchange(stdin_buf_, {}));
     pump_plain();
 }
@@ -325,6 +282,17 @@ void Client::on_stdin() {
 void Client::pump_plain() {
     while (!pending_.empty() && !done_ && !quitting_) {
         const ConnState st = model_.state();
+        if (secret_mode()) {
+            // The next line is the password asked for (after AUTH, or by /registrar or /clave alone).
+            std::string l = std::move(pending_.front());
+            pending_.pop_front();
+            Secret secret(l);
+            wipe(l);
+            if (st == ConnState::AskingPassword && proto::is_blank(secret.view())) continue;
+            enter_secret(std::move(secret));
+            if (st == ConnState::AskingPassword) break;  // the next line waits for the answer
+            continue;
+        }
         if (st == ConnState::AskingNick) {
             std::string l = std::move(pending_.front());
             pending_.pop_front();
@@ -338,8 +306,23 @@ void Client::pump_plain() {
         submit(std::move(l));
     }
     if (stdin_eof_ && pending_.empty() && !quitting_ && !done_) {
-        if (model_.state() == ConnState::Online) begin_quit("/salir");
-        else if (model_.state() == ConnState::AskingNick) finish(1);
+        if (model_.state() == ConnState::AskingPassword) {
+            model_.add_info(wall_now(),
+                            cat("end of input while the password of ", model_.auth_nick(),
+                                " was wanted (give it with --password-file or ", kPasswordEnv, ")"),
+                            EntryKind::Error);
+            finish(1);
+        } else if (model_.state() == ConnState::Online) {
+            if (passwords_.prompt() != Passwords::Prompt::None) {
+                passwords_.cancel_new();
+                model_.add_info(wall_now(),
+                                "end of input before the new password was repeated: nothing was sent",
+                                EntryKind::Error);
+            }
+            begin_quit("/salir");
+        } else if (model_.state() == ConnState::AskingNick) {
+            finish(1);
+        }
     }
 }
 
@@ -377,7 +360,7 @@ int Client::run() {
     while (!done_) {
         if (screen_) {
             if (dirty_) {
-                ViewInfo info{utf8_, opt_.host + ":" + opt_.port, 0};
+                ViewInfo info{utf8_, opt_.host + ":" + opt_.port, 0, secret_prompt()};
                 if (model_.state() == ConnState::Reconnecting) {
                     info.reconnect_in = static_cast<int>(std::max<std::int64_t>(0, retry_at_ms_ - mono_ms() + 999) / 1000);
                 }
@@ -386,6 +369,8 @@ int Client::run() {
             }
         } else {
             print_new();
+            // A password read from a terminal in --plain is not echoed.
+            secret_mode() ? echo_.hide() : echo_.show();
         }
 
         pollfd fds[3];
@@ -435,10 +420,8 @@ int Client::run() {
     return exit_code_;
 }
 
-}  // namespace
-
-int run_client(const Options& opt) {
-    Client c(opt);
+int run_client(const Options& opt, Secret password, Passwords::Source source) {
+    Client c(opt, std::move(password), source);
     return c.run();
 }
 

@@ -4,6 +4,9 @@
 
 #include <string>
 
+#include "tui/passwords.hpp"
+#include "tui/secret.hpp"
+
 namespace chat::tui {
 
 struct Options {
@@ -11,11 +14,14 @@ struct Options {
     std::string port = "5000";
     std::string nick;  // empty: ask
     bool plain = false;
+    std::string password_file;  // --password-file (main reads it; kept for messages)
 };
 
 // Runs until the user quits. Returns the process exit status: 0 after a
 // quit the server confirmed (or any quit in curses mode), 1 when --plain
-// lost the server or could not reach it.
-int run_client(const Options& opt);
+// lost the server or could not reach it, or its password from a file or
+// the environment was refused. `password` (from --password-file or
+// CHAT_PASSWORD, `source` says which) is sent when the server asks for one.
+int run_client(const Options& opt, Secret password = {}, Passwords::Source source = Passwords::Source::None);
 
 }  // namespace chat::tui

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tui/secret.hpp"
+
 namespace chat::tui {
 
 namespace {
@@ -62,7 +64,8 @@ bool Connection::open(const std::string& host, const std::string& port) {
 void Connection::close() {
     fd_.reset();
     connecting_ = false;
-    out_.clear();
+    wipe(out_);
+    secret_out_ = false;
     reader_.reset();
 }
 
@@ -73,8 +76,27 @@ short Connection::poll_events() const {
 }
 
 void Connection::send(std::string_view line) {
+    if (secret_out_) reserve_wiping(out_.size() + line.size() + 1);
     out_.append(line);
     out_.push_back('\n');
+}
+
+void Connection::send_secret(std::string_view prefix, std::string_view secret) {
+    reserve_wiping(out_.size() + prefix.size() + secret.size() + 1);
+    secret_out_ = true;
+    out_.append(prefix);
+    out_.append(secret);
+    out_.push_back('\n');
+}
+
+// Grows out_ by hand, so the buffer it leaves is wiped before it is freed.
+void Connection::reserve_wiping(std::size_t bytes) {
+    if (out_.capacity() >= bytes) return;
+    std::string bigger;
+    bigger.reserve(bytes * 2);
+    bigger.append(out_);
+    wipe(out_);
+    out_.swap(bigger);
 }
 
 Connection::Result Connection::fail(std::string why) {
@@ -92,7 +114,17 @@ Connection::Result Connection::flush() {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             return fail(std::strerror(errno));
         }
-        out_.erase(0, static_cast<std::size_t>(n));
+        if (secret_out_) {
+            // erase() would leave the moved bytes' old copies past the new end.
+            std::string rest;
+            rest.reserve(out_.capacity());
+            rest.append(out_, static_cast<std::size_t>(n));
+            wipe(out_);
+            out_.swap(rest);
+            secret_out_ = !out_.empty();
+        } else {
+            out_.erase(0, static_cast<std::size_t>(n));
+        }
     }
     return Result::Ok;
 }

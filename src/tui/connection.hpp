@@ -30,6 +30,11 @@ public:
 
     // Queues one client line; the LF is added here.
     void send(std::string_view line);
+    // Queues the line `prefix` + `secret` (a password alone, or "/clave " and
+    // the new one), built in place. Until it has been sent, the output
+    // buffer is never reallocated without wiping the old one, and what drains
+    // from it (or is dropped by close) is wiped: no copy stays in memory.
+    void send_secret(std::string_view prefix, std::string_view secret);
 
     enum class Result { Ok, Connected, Closed };
     // Called with the revents poll() reported. Complete lines (and a too_long event
@@ -42,10 +47,12 @@ public:
 private:
     Result fail(std::string why);
     Result flush();
+    void reserve_wiping(std::size_t bytes);
 
     net::Fd fd_;
     bool connecting_ = false;
     std::string out_;
+    bool secret_out_ = false;  // out_ holds a password line (see send_secret)
     ServerLineReader reader_;
     std::string error_;
 };

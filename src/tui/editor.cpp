@@ -5,6 +5,7 @@
 #include "proto/names.hpp"
 #include "proto/text.hpp"
 #include "tui/help.hpp"
+#include "tui/secret.hpp"
 #include "tui/width.hpp"
 
 namespace chat::tui {
@@ -121,6 +122,12 @@ void LineEditor::set(std::string_view utf8, std::size_t cursor_byte) {
     cursor_ = cursor == std::string::npos ? cps_.size() : cursor;
 }
 
+void LineEditor::wipe() {
+    volatile char32_t* p = cps_.data();  // volatile: a store the compiler may not drop
+    for (std::size_t i = 0; i < cps_.size(); ++i) p[i] = 0;
+    clear();
+}
+
 std::string LineEditor::text() const { return to_utf8(cps_); }
 
 std::size_t LineEditor::cursor_byte() const {
@@ -164,6 +171,11 @@ void History::add(std::string_view line) {
     }
     pos_ = entries_.size();
     draft_.clear();
+}
+
+void History::reset() {
+    pos_ = entries_.size();
+    tui::wipe(draft_);
 }
 
 std::optional<std::string> History::up(std::string_view current) {

@@ -37,6 +37,9 @@ public:
     // Replaces the whole line, cursor at `cursor_byte` (clamped; default: the end).
     void set(std::string_view utf8, std::size_t cursor_byte = std::string::npos);
     void clear() { set({}); }
+    // Overwrites the line's characters before emptying it: the line sent may
+    // have held a password ("/clave secret123").
+    void wipe();
 
     std::string text() const;
     bool empty() const { return cps_.empty(); }
@@ -78,7 +81,8 @@ public:
     std::optional<std::string> up(std::string_view current);
     // The newer line to show (the draft after the newest), or nothing when not walking.
     std::optional<std::string> down();
-    void reset() { pos_ = entries_.size(); }
+    // Ends a walk and wipes the draft (it may have been a line with a password, never recorded).
+    void reset();
     std::size_t size() const { return entries_.size(); }
 
 private:

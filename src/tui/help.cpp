@@ -6,8 +6,12 @@ namespace chat::tui {
 
 namespace {
 
-constexpr std::array<std::string_view, 11> kHelp = {
+constexpr std::array<std::string_view, 15> kHelp = {
     "client: /clear empties this window's log (the server is not told)",
+    "client: /registrar alone (or /register) asks for a password twice, hidden, and registers your nick",
+    "client: /clave alone (or /password) asks for the new password twice, hidden, and changes it",
+    "client: passwords are never shown or kept in the history; Esc or an empty line cancels the prompt",
+    "client: the login's password is kept in memory for reconnecting (see also --password-file)",
     "client keys: Enter sends, Tab completes nicks (also after !) and /commands",
     "client keys: Left/Right, Home/End or Ctrl-A/Ctrl-E move; Backspace/Delete erase",
     "client keys: Ctrl-U erases to the start, Ctrl-K to the end, Ctrl-W the word before the cursor",
@@ -20,9 +24,10 @@ constexpr std::array<std::string_view, 11> kHelp = {
     "client: start with --plain for a line-by-line mode without the full screen",
 };
 
-constexpr std::array<std::string_view, 18> kCommands = {
-    "/ayuda",  "/clear", "/desconectar", "/estado", "/help",   "/historial", "/history", "/list", "/listar",
-    "/msg",    "/perfil", "/ping",       "/pong",   "/profile", "/quit",     "/salir",   "/status", "/who",
+constexpr std::array<std::string_view, 22> kCommands = {
+    "/ayuda", "/clave",    "/clear",     "/desconectar", "/estado", "/help", "/historial", "/history",
+    "/list",  "/listar",   "/msg",       "/password",    "/perfil", "/ping", "/pong",      "/profile",
+    "/quit",  "/register", "/registrar", "/salir",       "/status", "/who",
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "proto/server_line.hpp"
 #include "proto/text.hpp"
 #include "tui/help.hpp"
+#include "tui/messages.hpp"
 #include "tui/strings.hpp"
 
 namespace chat::tui {
@@ -42,7 +43,18 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
 
     if (v == "HELLO") {
         server_name_ = param(sl, 0);
+        server_version_ = param(sl, 1);
+        auth_nick_.clear();
+        password_auto_ = false;
         add({now, EntryKind::Info, {}, cat(server_name_, ": ", trailing)});
+        // Version 2 adds to version 1 and both are spoken; a later one may still work, so only say so.
+        if (server_version_ != "1" && server_version_ != "2") {
+            add({now,
+                 EntryKind::Info,
+                 {},
+                 cat("the server speaks protocol version ", server_version_,
+                     "; this client knows versions 1 and 2")});
+        }
         if (!wanted_nick_.empty()) {
             fx.send.push_back(wanted_nick_);
             state_ = ConnState::LoggingIn;
@@ -50,6 +62,29 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
             state_ = ConnState::AskingNick;
             add({now, EntryKind::Info, {}, "type your nickname and press Enter"});
         }
+    } else if (v == "AUTH") {
+        auth_nick_ = param(sl, 0);
+        const bool kept = have_password_ && (password_nick_.empty() || same_nick(password_nick_, auth_nick_));
+        password_auto_ = kept;
+        if (kept) {
+            fx.send_password = true;
+            state_ = ConnState::LoggingIn;
+            add({now,
+                 EntryKind::Info,
+                 {},
+                 cat(auth_nick_, " is a registered account: sending the kept password")});
+        } else {
+            state_ = ConnState::AskingPassword;
+            add({now,
+                 EntryKind::Info,
+                 {},
+                 cat(auth_nick_,
+                     " is a registered account: type its password and press Enter (typing is not shown)")});
+        }
+    } else if (v == "OK") {
+        const std::string what = param(sl, 0);
+        fx.new_password_ok = what == "register" || what == "password";
+        add({now, EntryKind::Info, {}, confirm_ok(what, nick_, trailing)});
     } else if (v == "WELCOME") {
         nick_ = param(sl, 0);
         wanted_nick_ = nick_;
@@ -144,16 +179,18 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
         add({now, EntryKind::Info, {}, cat("PONG ", param(sl, 0))});
     } else if (v == "ERROR") {
         const std::string code = param(sl, 0);
+        const std::string arg = sl.params.size() > 1 ? param(sl, 1) : std::string();
         std::string text = code;
-        if (sl.params.size() > 1) text += cat(" ", param(sl, 1));
-        text += cat(": ", trailing);
-        add({now, EntryKind::Error, {}, text});
-        const bool refused = code == "nick-invalid" || code == "nick-in-use" || code == "unavailable";
-        if (refused && state_ != ConnState::Online) {
-            state_ = ConnState::AskingNick;
-            wanted_nick_.clear();
-            add({now, EntryKind::Info, {}, "type another nickname and press Enter"});
+        if (!arg.empty()) text += cat(" ", arg);
+        const std::string why = explain_error(code, arg, state_ == ConnState::Online ? nick_ : auth_nick_);
+        if (why.empty()) {
+            text += cat(": ", trailing);
+        } else {
+            text += cat(": ", why);
+            if (!trailing.empty()) text += cat(" (", trailing, ")");
         }
+        add({now, EntryKind::Error, {}, text});
+        on_error(code, arg, now, fx);
     } else if (v == "BYE") {
         add({now, EntryKind::Info, {}, cat("server closes the connection: ", trailing)});
         fx.bye = true;
@@ -161,6 +198,49 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
         add({now, EntryKind::Info, {}, sanitize_text(line)});
     }
     return fx;
+}
+
+void Model::on_error(const std::string& code, const std::string& arg, std::int64_t now, Effects& fx) {
+    if (state_ == ConnState::Online) {
+        fx.new_password_refused = refuses_new_password(code, arg);
+        return;
+    }
+    if (!refuses_login(code)) return;
+    if (code == "bad-password" && password_auto_ && !wanted_nick_.empty()) {
+        // The kept password is wrong (changed elsewhere, or a stale file): drop it, and send
+        // the nick again so that the next AUTH asks the user.
+        password_auto_ = false;
+        have_password_ = false;
+        password_nick_.clear();
+        fx.forget_password = true;
+        fx.send.push_back(wanted_nick_);
+        state_ = ConnState::LoggingIn;
+        add({now,
+             EntryKind::Info,
+             {},
+             cat("the kept password for ", auth_nick_, " was refused and is forgotten")});
+        return;
+    }
+    password_auto_ = false;
+    back_to_nick(now, code == "bad-password" || code == "too-many-attempts"
+                          ? "type a nickname (the same one to try again) and press Enter"
+                          : "type another nickname and press Enter");
+}
+
+void Model::back_to_nick(std::int64_t now, std::string_view why) {
+    state_ = ConnState::AskingNick;
+    wanted_nick_.clear();
+    add({now, EntryKind::Info, {}, std::string(why)});
+}
+
+void Model::set_password(bool have, std::string_view for_nick) {
+    have_password_ = have;
+    password_nick_ = have ? std::string(for_nick) : std::string();
+}
+
+void Model::password_sent() {
+    password_auto_ = false;
+    state_ = ConnState::LoggingIn;
 }
 
 void Model::on_connecting(std::int64_t now, std::string_view where) {

@@ -42,12 +42,13 @@ struct User {
 };
 
 enum class ConnState {
-    Connecting,    // TCP connect in progress
-    LoggingIn,     // connected, HELLO or WELCOME not yet seen
-    AskingNick,    // the server waits for a nickname the user must type
-    Online,        // WELCOME seen
-    Reconnecting,  // lost; a new attempt is scheduled
-    Closed,        // gone for good (quitting, or plain mode)
+    Connecting,      // TCP connect in progress
+    LoggingIn,       // connected, HELLO or WELCOME not yet seen
+    AskingNick,      // the server waits for a nickname the user must type
+    AskingPassword,  // AUTH seen: the server waits for the account's password the user must type
+    Online,          // WELCOME seen
+    Reconnecting,    // lost; a new attempt is scheduled
+    Closed,          // gone for good (quitting, or plain mode)
 };
 
 // What the caller must do after a server line.
@@ -55,6 +56,12 @@ struct Effects {
     std::vector<std::string> send;  // client lines, without LF
     bool bell = false;
     bool bye = false;  // BYE arrived: the server closes the connection next
+    // Accounts. The model never holds a password: it asks the caller to send
+    // the one it keeps, to drop it, or to keep or drop a new one it sent.
+    bool send_password = false;         // AUTH for the nick the kept password is for: send it now
+    bool forget_password = false;       // the kept password was sent and refused (bad-password)
+    bool new_password_ok = false;       // OK register / OK password: the new password is the one to keep
+    bool new_password_refused = false;  // an ERROR answered /registrar or /clave: drop the new one
 };
 
 class Model {
@@ -85,6 +92,18 @@ public:
     // The user typed a line while AskingNick: it is sent as the nickname.
     void nick_sent(std::string_view nick);
 
+    // Whether the caller keeps a password, and for which nickname (empty: any,
+    // as one from --password-file or CHAT_PASSWORD). On AUTH for that nick the
+    // model asks for it to be sent (Effects::send_password) instead of asking the user.
+    void set_password(bool have, std::string_view for_nick = {});
+    bool has_password() const { return have_password_; }
+    // The user typed the password asked for while AskingPassword; the caller sent it.
+    void password_sent();
+    // The nick of the last AUTH (as the server spells it): whose password is asked for.
+    const std::string& auth_nick() const { return auth_nick_; }
+    // The protocol version from HELLO ("1" or "2"; empty before it).
+    const std::string& server_version() const { return server_version_; }
+
     // Scrolling is counted in log entries from the bottom; new entries that
     // arrive while scrolled up do not move the view and are counted as unread.
     void scroll_up(std::size_t n);
@@ -112,6 +131,8 @@ private:
     void upsert_user(std::string_view nick, std::string_view status);
     void remove_user(std::string_view nick);
     bool mentions_me(std::string_view text) const;
+    void on_error(const std::string& code, const std::string& arg, std::int64_t now, Effects& fx);
+    void back_to_nick(std::int64_t now, std::string_view why);
 
     std::size_t scrollback_;
     std::deque<LogEntry> log_;
@@ -126,6 +147,12 @@ private:
     std::string nick_;
     std::string my_status_;
     std::vector<User> users_;
+
+    std::string server_version_;
+    std::string auth_nick_;
+    bool have_password_ = false;
+    std::string password_nick_;   // empty: for any nick
+    bool password_auto_ = false;  // the password after the last AUTH was the kept one, sent unasked
 
     // USER lines are collected until END USERS; the first list after WELCOME
     // is the roster, later ones answer /listar and are also logged.

@@ -120,4 +120,18 @@ void Screen::resize() {
     }
 }
 
+void StdinEcho::hide() {
+    if (hidden_ || ::isatty(STDIN_FILENO) == 0 || ::tcgetattr(STDIN_FILENO, &saved_) != 0) return;
+    termios t = saved_;
+    t.c_lflag &= static_cast<tcflag_t>(~ECHO);
+    t.c_lflag |= ECHONL;  // the Enter still moves to a new line
+    hidden_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+}
+
+void StdinEcho::show() {
+    if (!hidden_) return;
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+    hidden_ = false;
+}
+
 }  // namespace chat::tui

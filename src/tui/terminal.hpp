@@ -2,6 +2,8 @@
 // screen as an object that always gives the terminal back.
 #pragma once
 
+#include <termios.h>
+
 #include <csignal>
 #include <vector>
 
@@ -47,6 +49,24 @@ public:
 private:
     screen* screen_ = nullptr;
     bool ok_ = false;
+};
+
+// Standard input's terminal echo, turned off while --plain reads a password
+// (when standard input is a terminal; otherwise nothing to do). The echo
+// comes back on show() and when the object is destroyed.
+class StdinEcho {
+public:
+    StdinEcho() = default;
+    ~StdinEcho() { show(); }
+    StdinEcho(const StdinEcho&) = delete;
+    StdinEcho& operator=(const StdinEcho&) = delete;
+
+    void hide();
+    void show();
+
+private:
+    bool hidden_ = false;
+    termios saved_{};
 };
 
 }  // namespace chat::tui

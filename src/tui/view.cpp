@@ -100,6 +100,7 @@ std::string state_text(const Model& m, const ViewInfo& info) {
         case ConnState::Connecting: return "connecting";
         case ConnState::LoggingIn: return "logging in";
         case ConnState::AskingNick: return "choose a nickname";
+        case ConnState::AskingPassword: return cat("password for ", m.auth_nick());
         case ConnState::Online: return "online";
         case ConnState::Reconnecting: return cat("reconnecting in ", std::to_string(info.reconnect_in), " s");
         case ConnState::Closed: return "closed";
@@ -160,6 +161,13 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     put_text(rows - 2, 0, s, cols, bar, info.utf8);
 
     // The input line.
+    if (!info.secret_prompt.empty()) {
+        const int pw = put_text(rows - 1, 0, info.secret_prompt, cols, A_BOLD, info.utf8);
+        attrset(A_NORMAL);
+        move(rows - 1, std::min(pw, cols - 1));
+        refresh();
+        return log_rows;
+    }
     const std::string prompt = m.state() == ConnState::AskingNick ? "nick> " : "> ";
     const int pw = put_text(rows - 1, 0, prompt, cols, A_BOLD, info.utf8);
     const auto v = ed.view(cols - pw);

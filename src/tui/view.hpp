@@ -14,6 +14,9 @@ struct ViewInfo {
     bool utf8 = true;
     std::string where;     // host:port
     int reconnect_in = 0;  // seconds left, while reconnecting
+    // A password is being typed: this prompt is drawn, and nothing of the
+    // editor (the typed characters live elsewhere and are never drawn).
+    std::string secret_prompt;
 };
 
 // Sets up the color pairs; call once after the screen exists.

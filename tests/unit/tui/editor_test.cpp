@@ -235,7 +235,16 @@ TEST_CASE("Tab completes command names, and repeated Tabs cycle through the matc
     c.reset();
     r = c.complete("/cl", 3, {});
     REQUIRE(r);
+    CHECK(r->text == "/clave ");  // protocol 2's password change comes first
+    r = c.complete(r->text, r->cursor_byte, {});
+    REQUIRE(r);
     CHECK(r->text == "/clear ");  // the client's own command too
+    c.reset();
+    r = c.complete("/regi", 5, {});
+    REQUIRE(r);
+    CHECK(r->text == "/register ");
+    r = c.complete(r->text, r->cursor_byte, {});
+    CHECK(r->text == "/registrar ");
     c.reset();
     CHECK_FALSE(c.complete("/zz", 3, {}));
 }
@@ -246,4 +255,20 @@ TEST_CASE("completion keeps the text after the cursor") {
     REQUIRE(r);
     CHECK(r->text == "hola ana que tal");
     CHECK(r->cursor_byte == 8);
+}
+
+TEST_CASE("wipe empties the line; reset forgets the draft of a walk") {
+    LineEditor ed = typed("/clave secreto-largo");
+    ed.wipe();
+    CHECK(ed.empty());
+    CHECK(ed.text().empty());
+    CHECK(ed.cursor() == 0);
+
+    History h;
+    h.add("hola");
+    CHECK(h.up("/clave secreto-largo") == "hola");
+    h.reset();  // Enter: the line on screen was sent (and, holding a password, not recorded)
+    CHECK_FALSE(h.down());
+    CHECK(h.up("") == "hola");
+    CHECK(h.down() == "");  // the draft is the new, empty line, not the old one
 }

@@ -1,0 +1,104 @@
+// The client's loop object, shared by the files that implement it:
+// client.cpp (the poll loop, keys, --plain) and client_passwords.cpp (what
+// the loop does about passwords). Internal to the chat program.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cwchar>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tui/client.hpp"
+#include "tui/connection.hpp"
+#include "tui/editor.hpp"
+#include "tui/model.hpp"
+#include "tui/passwords.hpp"
+#include "tui/secret.hpp"
+#include "tui/terminal.hpp"
+#include "tui/width.hpp"
+
+namespace chat::tui {
+
+inline std::int64_t wall_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+inline std::int64_t mono_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// One per process (it owns the signal pipe and the screen).
+class Client {
+public:
+    Client(const Options& opt, Secret password, Passwords::Source source)
+        : opt_(opt), utf8_(locale_is_utf8()), editor_(utf8_) {
+        model_.set_wanted_nick(opt.nick);
+        passwords_.set_initial(std::move(password), source);
+        sync_password();
+    }
+
+    int run();
+
+private:
+    void connect();
+    void lost(std::string_view why);
+    void on_socket(short revents);
+    void on_signals();
+    void on_keys();
+    void on_key(wint_t ch, bool function_key);
+    void on_secret_key(wint_t ch, bool function_key);
+    bool secret_mode() const {
+        return model_.state() == ConnState::AskingPassword || passwords_.prompt() != Passwords::Prompt::None;
+    }
+    std::string secret_prompt() const;
+    void enter_secret(Secret s);
+    void submit_password_command(std::string& line, const std::string& word);
+    void on_effects(const Effects& fx, ConnState before);
+    void sync_password() { model_.set_password(passwords_.have(), passwords_.for_nick()); }
+    void on_stdin();
+    void submit(std::string line);
+    void begin_quit(std::string_view line);
+    void pump_plain();
+    void print_new();
+    void finish(int code) {
+        done_ = true;
+        exit_code_ = code;
+    }
+
+    Options opt_;
+    bool utf8_;
+    Model model_;
+    Connection conn_;
+    LineEditor editor_;
+    History history_;
+    Completer completer_;
+    Passwords passwords_;
+    HiddenInput hidden_;
+    StdinEcho echo_;
+    SignalPipe signals_;
+    std::optional<Screen> screen_;
+
+    int backoff_ = 1;
+    std::int64_t retry_at_ms_ = 0;
+    bool quitting_ = false;
+    std::int64_t quit_deadline_ms_ = 0;
+    bool done_ = false;
+    int exit_code_ = 0;
+    bool dirty_ = true;
+    int page_rows_ = 10;
+
+    // --plain
+    std::string stdin_buf_;
+    std::deque<std::string> pending_;
+    bool stdin_eof_ = false;
+    std::uint64_t printed_ = 0;
+};
+
+}  // namespace chat::tui

@@ -1,0 +1,72 @@
+#include "tui/secret.hpp"
+
+#include <string.h>  // explicit_bzero
+
+#include <utility>
+
+#include "proto/text.hpp"
+
+namespace chat::tui {
+
+Secret& Secret::operator=(Secret&& o) noexcept {
+    if (this != &o) {
+        clear();
+        buf_ = std::move(o.buf_);
+        size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+}
+
+void Secret::ensure() {
+    if (!buf_) buf_ = std::make_unique<char[]>(kCapacity);
+}
+
+bool Secret::assign(std::string_view s) {
+    clear();
+    return append(s);
+}
+
+bool Secret::append(std::string_view s) {
+    if (s.size() > kCapacity - size_) return false;
+    ensure();
+    s.copy(buf_.get() + size_, s.size());
+    size_ += s.size();
+    return true;
+}
+
+void Secret::pop_char() {
+    while (size_ > 0) {
+        const auto b = static_cast<unsigned char>(buf_[--size_]);
+        buf_[size_] = '\0';
+        if ((b & 0xC0) != 0x80) break;  // stop after the lead byte (or an ASCII one)
+    }
+}
+
+void Secret::clear() {
+    if (buf_) explicit_bzero(buf_.get(), kCapacity);
+    size_ = 0;
+}
+
+bool Secret::equals(const Secret& o) const {
+    if (size_ != o.size_) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < size_; ++i) diff |= static_cast<unsigned char>(buf_[i] ^ o.buf_[i]);
+    return diff == 0;
+}
+
+void wipe(std::string& s) {
+    if (!s.empty()) explicit_bzero(s.data(), s.size());
+    s.clear();
+}
+
+bool HiddenInput::insert(char32_t cp) {
+    const bool control = (cp < 0x20 && cp != U'\t') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+    if (control || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return true;  // ignored, as in the editor
+    std::string bytes;
+    proto::encode_utf8(cp, bytes);  // at most 4 bytes: inside the string's own small buffer
+    const bool ok = value_.append(bytes);
+    wipe(bytes);
+    return ok;
+}
+
+}  // namespace chat::tui
