@@ -1,4 +1,4 @@
--- chatd schema, version 1 (MariaDB 10.3+ / MySQL 8).
+-- chatd schema, version 2 (MariaDB 10.3+ / MySQL 8).
 --
 -- Idempotent: every statement may run again on a database that already has
 -- the schema. chatd applies this file itself (it is compiled into the binary)
@@ -20,6 +20,11 @@
 -- written in batches in the order chatd accepted them, and constraint checks
 -- would only cost time on the hot path.
 --
+-- Version 2 added the accounts: users.password_hash (an Argon2id string, NULL
+-- for a guest nickname) and users.password_set. chatd migrates a version-1
+-- database in place at start (src/server/mysql_sql.cpp, migration_v1_to_v2):
+-- two columns are added, no row is touched, every id stays.
+--
 -- Statements are separated by a `;` at the end of a line (chatd splits on it).
 
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -27,7 +32,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     version INT NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
-INSERT IGNORE INTO schema_version (id, version) VALUES (1, 1);
+INSERT IGNORE INTO schema_version (id, version) VALUES (1, 2);
 
 CREATE TABLE IF NOT EXISTS users (
     id         BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -37,6 +42,8 @@ CREATE TABLE IF NOT EXISTS users (
     last_login BIGINT NULL,                 -- start of the most recent session
     last_seen  BIGINT NULL,                 -- end of the most recent finished session
     status     VARCHAR(32) NOT NULL DEFAULT 'disponible',  -- the latest one
+    password_hash VARBINARY(255) NULL,      -- an account's Argon2id hash; NULL: a guest nickname
+    password_set  BIGINT NULL,              -- when the password was last set
     UNIQUE KEY users_nick_key (nick_key)    -- login lookup, /perfil
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

@@ -37,10 +37,13 @@ PeerAddress peer_of(const sockaddr_storage& ss) {
         const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
         if (::inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf)) p.ip = buf;
         p.port = ntohs(a.sin_port);
+        p.loopback = (ntohl(a.sin_addr.s_addr) >> 24) == 127;
     } else if (ss.ss_family == AF_INET6) {
         const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
         if (::inet_ntop(AF_INET6, &a.sin6_addr, buf, sizeof buf)) p.ip = buf;
         p.port = ntohs(a.sin6_port);
+        p.loopback = IN6_IS_ADDR_LOOPBACK(&a.sin6_addr) ||
+                     (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr) && a.sin6_addr.s6_addr[12] == 127);
     }
     return p;
 }

@@ -31,6 +31,7 @@ enum class CloseReason {
 struct PeerAddress {
     std::string ip;  // numeric, e.g. "127.0.0.1" or "::1"
     std::uint16_t port = 0;
+    bool loopback = false;  // 127.0.0.0/8, ::1, or ::ffff:127.x.y.z
 };
 
 class ConnectionHandler {

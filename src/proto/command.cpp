@@ -141,6 +141,19 @@ Command parse_command(std::string_view line) noexcept {
         c.text = rest;
         return c;
     }
+    // The password is the rest of the line as sent (password_argument in password.hpp says the same).
+    if (is_one_of(word, {"registrar", "register"})) {
+        if (rest.empty()) return usage("register");
+        c.kind = Cmd::Register;
+        c.text = rest;
+        return c;
+    }
+    if (is_one_of(word, {"clave", "password"})) {
+        if (rest.empty()) return usage("password");
+        c.kind = Cmd::Password;
+        c.text = rest;
+        return c;
+    }
     c.kind = Cmd::Unknown;
     c.arg = is_param(word) ? word : std::string_view{"?"};
     return c;

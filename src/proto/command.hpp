@@ -16,8 +16,10 @@ enum class Cmd {
     Ping,           // arg: token, or empty when none was given
     Pong,
     Quit,           // text: the reason, possibly empty
+    Register,       // text: the password, byte-exact (rest of the line), never empty
+    Password,       // text: the new password, byte-exact, never empty
     Unknown,        // arg: the command word as typed without '/', or "?" when it could not be a param
-    Usage,          // arg: "status", "msg", "history" or "ping"
+    Usage,          // arg: "status", "msg", "history", "ping", "register" or "password"
     StatusInvalid,  // more than one word, or a status breaking the rules
 };
 

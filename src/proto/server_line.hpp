@@ -32,6 +32,6 @@ std::string format_time(std::int64_t unix_seconds);
 // Inverse of format_time; "-" gives 0. Returns false on a malformed time.
 bool parse_time(std::string_view s, std::int64_t& unix_seconds);
 
-inline constexpr std::string_view kProtocolVersion = "1";
+inline constexpr std::string_view kProtocolVersion = "2";
 
 }  // namespace chat::proto

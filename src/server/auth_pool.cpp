@@ -98,6 +98,15 @@ std::string AuthPool::start() {
     return {};
 }
 
+std::string hash_password(std::string_view password, const AuthPoolOptions& opt) {
+    if (sodium_init() < 0) return {};
+    char out[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str_alg(out, password.data(), password.size(), opt.opslimit, opt.memlimit,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return {};
+    return std::string(out);
+}
+
 bool AuthPool::submit(AuthRequest&& req) {
     bool accepted = false;
     {
@@ -171,12 +180,8 @@ AuthReply AuthPool::work(AuthRequest& req) const {
     if (auto* h = std::get_if<HashRequest>(&req)) {
         HashReply r;
         r.token = h->token;
-        char out[crypto_pwhash_STRBYTES];
-        if (crypto_pwhash_str_alg(out, h->password.data(), h->password.size(), opt_.opslimit, opt_.memlimit,
-                                  crypto_pwhash_ALG_ARGON2ID13) == 0) {
-            r.ok = true;
-            r.hash.assign(out);
-        }
+        r.hash = hash_password(h->password, opt_);
+        r.ok = !r.hash.empty();
         return r;
     }
     auto& v = std::get<VerifyRequest>(req);
@@ -191,6 +196,7 @@ AuthReply AuthPool::work(AuthRequest& req) const {
         r.ok = true;
         // 1: other parameters or algorithm; -1: cannot be parsed (it verified, so unlikely): rehash too.
         r.needs_rehash = crypto_pwhash_str_needs_rehash(str, opt_.opslimit, opt_.memlimit) != 0;
+        if (r.needs_rehash) r.new_hash = hash_password(v.password, opt_);
     }
     return r;
 }

@@ -16,7 +16,8 @@
 //   pool's opslimit and memlimit, with a random salt; the encoded string
 //   begins with "$argon2id$" and carries its parameters. Checking uses the
 //   parameters in the stored string; needs_rehash says that they differ
-//   from the pool's (then the caller may store a new hash made now).
+//   from the pool's, and then the reply carries new_hash, the password
+//   hashed again at the pool's parameters (two hashes' time for that check).
 // - Every password buffer the pool holds (the request it was handed, the
 //   copies in its queue and workers) is wiped with sodium_memzero when the
 //   pool is done with it, whether answered, refused or dropped at stop.
@@ -39,13 +40,15 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
 
+#include "server/password_hasher.hpp"
+
 namespace chat::server {
 
-using AuthToken = std::uint64_t;  // matches a reply to its request
 
 // libsodium's Argon2id constants (checked against sodium.h in auth_pool.cpp).
 inline constexpr unsigned long long kArgon2OpsInteractive = 2;        // crypto_pwhash_OPSLIMIT_INTERACTIVE
@@ -71,30 +74,14 @@ struct AuthPoolOptions {
 // 19 MiB (OWASP, Argon2id)". AuthPool::start() refuses what this refuses.
 std::string validate_auth_pool_options(const AuthPoolOptions& opt);
 
-struct HashRequest {  // hash a new password (/registrar, /clave, a rehash)
-    AuthToken token = 0;
-    std::string password;
-};
-struct VerifyRequest {  // check a password against a stored hash (after AUTH)
-    AuthToken token = 0;
-    std::string password;
-    std::string stored_hash;
-};
-using AuthRequest = std::variant<HashRequest, VerifyRequest>;
+// The requests and replies are in password_hasher.hpp.
 
-struct HashReply {
-    AuthToken token = 0;
-    bool ok = false;   // false: libsodium could not hash (out of memory)
-    std::string hash;  // the encoded string, "$argon2id$v=19$m=...,t=...,p=1$salt$hash"
-};
-struct VerifyReply {
-    AuthToken token = 0;
-    bool ok = false;            // the password matches (false too for a malformed stored hash)
-    bool needs_rehash = false;  // only when ok: the stored parameters are not the pool's
-};
-using AuthReply = std::variant<HashReply, VerifyReply>;
+// One Argon2id hash at opt's parameters, on the calling thread (it takes
+// memlimit bytes and about 0.1 s at the defaults): for `chatd account`, not
+// for the reactor. Empty when libsodium cannot make it.
+std::string hash_password(std::string_view password, const AuthPoolOptions& opt);
 
-class AuthPool {
+class AuthPool final : public PasswordHasher {
 public:
     explicit AuthPool(AuthPoolOptions opt = {});
     ~AuthPool();  // stop()
@@ -108,7 +95,7 @@ public:
 
     // Reactor thread. False (and the request wiped) when the pool is full or
     // stopped. The request is taken from the caller: its password is wiped.
-    bool submit(AuthRequest&& req);
+    bool submit(AuthRequest&& req) override;
     // Replies that are ready, in the order they were finished. Cheap when none.
     std::vector<AuthReply> take_replies();
     // Called from a worker thread when a reply is ready. Set before start().

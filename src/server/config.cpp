@@ -1,6 +1,7 @@
 #include "server/config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 
 #include "server/log.hpp"
@@ -52,10 +53,51 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
     app.add_option("--log-level", cfg.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+
+    std::string registration = "open";
+    std::size_t pw_mem_mib = cfg.auth.memlimit >> 20;
+    bool pw_test_cost = false;
+    app.add_flag("--require-account", cfg.limits.require_account,
+                 "accept accounts only: a guest nickname is refused with ERROR account-required");
+    app.add_option("--registration", registration,
+                   "open: clients may turn their nickname into an account with /registrar; closed: only the "
+                   "operator makes accounts (chatd account add)")
+        ->check(CLI::IsMember({"open", "closed"}));
+    app.add_option("--pw-ops", cfg.auth.opslimit, "Argon2id passes per password hash (at least 2)")
+        ->check(CLI::Range(1ULL, 1000ULL));
+    app.add_option("--pw-mem", pw_mem_mib, "Argon2id memory per password hash, MiB (at least 19)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
+    app.add_option("--auth-threads", cfg.auth.threads,
+                   "threads hashing and checking passwords (memory: this many times --pw-mem)")
+        ->check(CLI::Range(1u, 64u));
+    app.add_flag("--pw-test-cost", pw_test_cost,
+                 "for tests only: hash passwords at libsodium's minimum cost (such hashes are cheap to crack)");
+
+    auto* account = app.add_subcommand("account", "manage accounts in the --db database, then exit");
+    account->require_subcommand(1);
+    auto* add = account->add_subcommand("add", "make NICK an account; the password is read from standard input");
+    auto* passwd = account->add_subcommand("passwd", "set NICK's password, read from standard input");
+    auto* remove = account->add_subcommand("remove", "NICK becomes a guest nickname again (its history stays)");
+    auto* list = account->add_subcommand("list", "list the accounts");
+    for (auto* sub : {add, passwd, remove})
+        sub->add_option("NICK", cfg.account_nick, "the nickname")->required();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
+    }
+    for (auto* sub : {add, passwd, remove, list})
+        if (sub->parsed()) cfg.account_action = sub->get_name();
+    cfg.limits.registration_open = registration == "open";
+    cfg.auth.memlimit = pw_mem_mib << 20;
+    if (pw_test_cost) {
+        cfg.auth.testing_minimum = true;
+        cfg.auth.opslimit = kArgon2OpsMin;
+        cfg.auth.memlimit = kArgon2MemMin;
+    }
+    if (std::string err = validate_auth_pool_options(cfg.auth); !err.empty()) {
+        std::fprintf(stderr, "chatd: %s\n", err.c_str());
+        return 2;
     }
     cfg.limits.login_timeout = Millis(static_cast<long long>(login_s * 1000));
     cfg.limits.ping_interval = Millis(static_cast<long long>(ping_s * 1000));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "server/auth_pool.hpp"
 #include "server/core.hpp"
 
 namespace chat::server {
@@ -20,6 +21,10 @@ struct ServerConfig {
     std::size_t db_batch = 500;
     std::size_t db_backlog = 100000;  // events waiting in memory before messages are refused
     std::string log_level = "info";
+    AuthPoolOptions auth;  // --pw-ops, --pw-mem, --auth-threads
+    // `chatd account ACTION [NICK]`: manage accounts in the database and exit.
+    std::string account_action;  // add, passwd, remove, list; empty: serve
+    std::string account_nick;
 };
 
 // Parses argv (and the --config file). Returns -1 to go on; otherwise the

@@ -30,6 +30,8 @@ constexpr std::string_view kHelp[] = {
     "  /listar, /list, /who       connected users and their statuses",
     "  /perfil [nick], /profile   id, creation, last login, last seen",
     "  /historial [n], /history   your last n messages (default 20, at most 200)",
+    "  /registrar <password>, /register   make your nickname an account with this password",
+    "  /clave <password>, /password       change your account's password",
     "  /ping [token]              the server answers PONG",
     "  /ayuda, /help              this help",
     "  /salir, /desconectar, /quit [reason]   leave",
@@ -48,8 +50,15 @@ std::shared_ptr<const std::string> hist_line(const StoredMessage& m) {
 
 }  // namespace
 
-ChatCore::ChatCore(Transport& io, Storage& storage, Clock& clock, Limits limits, std::string server_name)
-    : io_(io), storage_(storage), clock_(clock), limits_(limits), server_name_(std::move(server_name)) {
+ChatCore::ChatCore(Transport& io, Storage& storage, Clock& clock, Limits limits, std::string server_name,
+                   PasswordHasher* hasher)
+    : io_(io),
+      storage_(storage),
+      clock_(clock),
+      limits_(limits),
+      server_name_(std::move(server_name)),
+      hasher_(hasher),
+      throttle_(limits.auth_throttle) {
     if (!proto::is_param(server_name_)) server_name_ = "chatd";
 }
 
@@ -136,7 +145,7 @@ std::string ChatCore::server_full_lines(std::string_view server_name) {
     return refusal_lines(server_name, "server-full", kFullText);
 }
 
-void ChatCore::on_open(ConnId id, std::string_view ip) {
+void ChatCore::on_open(ConnId id, std::string_view ip, ConnTraits traits) {
     if (shutting_down_) {
         io_.close(id);
         return;
@@ -161,7 +170,8 @@ void ChatCore::on_open(ConnId id, std::string_view ip) {
     append_line(scratch_, "HELLO", {server_name_, proto::kProtocolVersion}, kHelloText);
     io_.send(id, scratch_);
     ++from_ip;
-    sessions_.try_emplace(id, id, ip, limits_.max_line, now, limits_.burst);
+    auto [at, _] = sessions_.try_emplace(id, id, ip, limits_.max_line, now, limits_.burst);
+    at->second.takes_passwords = traits.takes_passwords;
     schedule(now + limits_.login_timeout, id, TimerKind::Login);
     LOG_INFO("connect #%llu from %s", static_cast<unsigned long long>(id), std::string(ip).c_str());
 }
@@ -231,8 +241,12 @@ void ChatCore::handle_line(Session& s, std::string_view line) {
         case State::AwaitNick:
             handle_nick(s, line);
             break;
+        case State::AwaitPassword:
+            handle_password(s, line);
+            break;
         case State::LoggingIn:
-            break;  // not reached: the session is paused while logging in
+        case State::Verifying:
+            break;  // not reached: the session is paused while storage or the hasher works
         case State::Active:
             handle_command(s, line);
             break;
@@ -258,7 +272,7 @@ void ChatCore::handle_nick(Session& s, std::string_view line) {
     s.state = State::LoggingIn;
     Token t = next_token_++;
     wait_for(s, t);
-    storage_.submit(LoginRequest{t, std::string(nick), s.key, now_s()});
+    storage_.submit(LoginRequest{t, std::string(nick), s.key, now_s(), !limits_.require_account, {}});
 }
 
 void ChatCore::wait_for(Session& s, Token token) {
@@ -304,7 +318,7 @@ void ChatCore::on_reply(StorageReply reply) {
     if (!s || s->waiting != token) {
         // The client left while storage worked; a login that storage
         // recorded still gets its session closed there.
-        if (auto* lr = std::get_if<LoginReply>(&reply); lr && lr->ok) {
+        if (auto* lr = std::get_if<LoginReply>(&reply); lr && lr->ok && lr->outcome == LoginOutcome::LoggedIn) {
             std::int64_t sid = next_session_id();
             storage_.write(SessionStartEvent{sid, lr->user.id, lr->user.last_login, ""});
             storage_.write(SessionEndEvent{sid, lr->user.id, now_s(), "closed"});
@@ -313,6 +327,8 @@ void ChatCore::on_reply(StorageReply reply) {
     }
     if (auto* lr = std::get_if<LoginReply>(&reply)) {
         login_done(*s, *lr);
+    } else if (auto* sp = std::get_if<SetPasswordReply>(&reply)) {
+        password_stored(*s, asked.why, *sp);
     } else if (auto* pr = std::get_if<ProfileReply>(&reply); pr && asked.why == Asked::Recipient) {
         // Not online; storage knows how the user first spelled it, if it knows the user.
         std::string_view name =
@@ -341,13 +357,22 @@ void ChatCore::on_reply(StorageReply reply) {
 
 void ChatCore::login_done(Session& s, const LoginReply& r) {
     if (!r.ok) {
-        by_key_.erase(s.key);
-        s.key.clear();
-        s.state = State::AwaitNick;
+        back_to_nick(s);
         send_error(s.id, "unavailable", {}, "storage cannot be reached; try again later");
         LOG_WARN("#%llu: login refused, storage unavailable", static_cast<unsigned long long>(s.id));
         return;
     }
+    if (r.outcome != LoginOutcome::LoggedIn) {
+        account_login(s, r);
+        return;
+    }
+    if (!s.rehash.empty()) {  // a weaker hash than today's cost: stored again, now that the login is sure
+        storage_.submit(SetPasswordRequest{next_token_++, r.user.id, PasswordChange::Rehash, s.rehash, now_s(),
+                                           s.verified_hash});
+        LOG_INFO("#%llu: password hash renewed at the current cost", static_cast<unsigned long long>(s.id));
+    }
+    s.verified_hash.clear();
+    s.rehash.clear();
     s.user = r.user;
     s.user.status = "disponible";
     s.state = State::Active;
@@ -389,7 +414,8 @@ void ChatCore::send_profile(Session& s, const UserRecord& u, bool online) {
     out += " created=" + proto::format_time(u.created);
     out += " last_login=" + proto::format_time(u.last_login);
     out += " last_seen=" + proto::format_time(u.last_seen);
-    out += online ? " online=yes\n" : " online=no\n";
+    out += online ? " online=yes" : " online=no";
+    out += u.password_hash.empty() ? " account=no\n" : " account=yes\n";
     io_.send(s.id, out);
 }
 
@@ -461,6 +487,12 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
             bye_and_close(s, "adios");
             drop(s, "quit", c.text);
             break;
+        case Cmd::Register:
+            set_password(s, Asked::Register, c.text);
+            break;
+        case Cmd::Password:
+            set_password(s, Asked::Change, c.text);
+            break;
         case Cmd::Unknown:
             send_error(s.id, "unknown-command", c.arg, "unknown command; /ayuda lists them");
             break;
@@ -474,6 +506,10 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
                 text = "usage: /historial [n], n from 1";
             else if (c.arg == "ping")
                 text = "usage: /ping [token], token of 1-32 A-Z a-z 0-9 . _ -";
+            else if (c.arg == "register")
+                text = "usage: /registrar <password>, 8 to 128 bytes";
+            else if (c.arg == "password")
+                text = "usage: /clave <new password>, 8 to 128 bytes";
             send_error(s.id, "usage", c.arg, text);
             break;
         }
@@ -578,6 +614,7 @@ void ChatCore::erase(ConnId id) {
     if (s.waiting) {
         waiting_.erase(s.waiting);
         asked_.erase(s.waiting);
+        hashing_.erase(s.waiting);
     }
     auto ip = per_ip_.find(s.ip);
     if (ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
@@ -690,6 +727,7 @@ void ChatCore::shutdown() {
     per_ip_.clear();
     waiting_.clear();
     asked_.clear();
+    hashing_.clear();
 }
 
 }  // namespace chat::server

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "proto/framer.hpp"
+#include "server/auth_throttle.hpp"
+#include "server/password_hasher.hpp"
 #include "server/storage.hpp"
 
 namespace chat::server {
@@ -36,6 +38,16 @@ struct Limits {
     std::size_t max_per_ip = 256;         // connections from one address; 0 = no limit
     int recent_history = 20;              // HIST lines after WELCOME
     std::size_t paced_chunk = 16 * 1024;  // a paced reply is produced about this much at a time
+    bool require_account = false;         // guests refused at login: ERROR account-required
+    bool registration_open = true;        // false: /registrar answers ERROR registration-closed
+    AuthThrottleLimits auth_throttle{};   // wrong passwords per account / address
+};
+
+// What the I/O side knows of a connection that the chat rules need.
+struct ConnTraits {
+    // Passwords may be taken on it: TLS, or plain TCP from a loopback address
+    // (PROTOCOL.md, "Accounts"). Off: tls-required.
+    bool takes_passwords = false;
 };
 
 // What the core asks of the I/O side.
@@ -75,17 +87,20 @@ struct CoreStats {
 
 class ChatCore {
 public:
-    ChatCore(Transport& io, Storage& storage, Clock& clock, Limits limits, std::string server_name);
+    // Without a hasher no password can be checked or set (ERROR unavailable).
+    ChatCore(Transport& io, Storage& storage, Clock& clock, Limits limits, std::string server_name,
+             PasswordHasher* hasher = nullptr);
     ~ChatCore();
 
     // Seeds the post-login history and id counters (from Storage::start).
     void load(const StartupInfo& info);
 
-    void on_open(ConnId id, std::string_view ip);
+    void on_open(ConnId id, std::string_view ip, ConnTraits traits = {});
     // Returns the number of bytes taken; the rest is offered again later.
     std::size_t on_data(ConnId id, std::string_view data);
     void on_gone(ConnId id, Gone why);
     void on_reply(StorageReply reply);
+    void on_auth_reply(AuthReply reply);
     // The paced reply of `id` has run low: the next part of it is produced.
     void on_drained(ConnId id);
 
@@ -106,7 +121,8 @@ private:
     struct Session;
     struct PacedPart;
     struct Paced;
-    enum class Asked : std::uint8_t { Profile, Recipient };  // why a user is looked up in storage
+    // Why storage or the hasher was asked, when the reply alone does not say.
+    enum class Asked : std::uint8_t { Profile, Recipient, Verify, Register, Change };
     struct Lookup {
         Asked why;
         std::string nick;  // as typed
@@ -139,6 +155,14 @@ private:
     void send_help(Session& s);
     void send_error(ConnId id, std::string_view code, std::string_view arg, std::string_view text);
     void login_done(Session& s, const LoginReply& r);
+    void account_login(Session& s, const LoginReply& r);
+    void handle_password(Session& s, std::string_view line);
+    void password_checked(Session& s, const VerifyReply& r);
+    void set_password(Session& s, Asked why, std::string_view password);
+    void password_hashed(Session& s, Asked why, const HashReply& r);
+    void password_stored(Session& s, Asked why, const SetPasswordReply& r);
+    void back_to_nick(Session& s);
+    bool hash_for(Session& s, Asked why, AuthRequest req);
     void drop(Session& s, std::string_view reason, std::string_view detail);  // logged-in user leaves
     void bye_and_close(Session& s, std::string_view text);
     void erase(ConnId id);
@@ -165,6 +189,13 @@ private:
     std::unordered_map<std::string, std::size_t> per_ip_;
     std::unordered_map<Token, ConnId> waiting_;  // storage requests in flight
     std::unordered_map<Token, Lookup> asked_;    // user lookups in flight: the nick as typed
+    struct HashWait {
+        ConnId id;
+        Asked why;
+    };
+    std::unordered_map<AuthToken, HashWait> hashing_;  // hasher requests in flight (the session waits on the token)
+    PasswordHasher* hasher_;
+    AuthThrottle throttle_;
     std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
     // The last recent_history public messages as HIST lines, shared with the
     // paced replies of newcomers (a login storm holds pointers, not copies).

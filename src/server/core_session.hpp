@@ -14,8 +14,10 @@ namespace chat::server {
 
 enum class State : std::uint8_t {
     AwaitNick,  // HELLO sent, waiting for a nickname
-    LoggingIn,  // nickname accepted, waiting for storage
-    Active,     // logged in
+    LoggingIn,      // nickname accepted, waiting for storage
+    AwaitPassword,  // AUTH sent: the next line is the account's password
+    Verifying,      // the password is being checked (the hasher), then the login goes on
+    Active,         // logged in
 };
 
 // One part of a paced reply: the roster, a list of ready lines, or rows from storage.
@@ -54,6 +56,10 @@ struct ChatCore::Session {
     UserRecord user;               // when LoggingIn/Active
     std::string key;
     std::int64_t session_id = 0;
+    bool takes_passwords = false;  // ConnTraits
+    std::string verified_hash;     // LoggingIn after a checked password: the hash it matched
+    std::string rehash;            // ... and the same password hashed at today's cost, to store
+    std::string new_hash;          // /registrar, /clave: the hash on its way to storage
 };
 
 // "HIST <time> <from> <to> :<text>", `<to>` `*` for a public message: the one

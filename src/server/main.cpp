@@ -14,6 +14,8 @@
 #include "net/reactor.hpp"
 #include "net/ring_buffer.hpp"
 #include "net/tcp_server.hpp"
+#include "server/account_tool.hpp"
+#include "server/auth_pool.hpp"
 #include "server/config.hpp"
 #include "server/core.hpp"
 #include "server/log.hpp"
@@ -66,7 +68,8 @@ public:
     Server(const ServerConfig& cfg, Storage& storage)
         : tcp_(reactor_, *this, tcp_options(cfg)),
           storage_(storage),
-          core_(*this, storage, *this, cfg.limits, cfg.name) {}
+          hasher_(cfg.auth),
+          core_(*this, storage, *this, cfg.limits, cfg.name, &hasher_) {}
 
     static net::TcpServerOptions tcp_options(const ServerConfig& cfg) {
         net::TcpServerOptions o;
@@ -89,6 +92,15 @@ public:
         LOG_INFO("listening on %s:%u (max clients %zu, max per address %zu)", cfg.bind.c_str(), tcp_.port(),
                  core_.limits().max_clients, core_.limits().max_per_ip);
         storage_.set_notify([this] { reactor_.post([] {}); });
+        hasher_.set_notify([this] { reactor_.post([] {}); });
+        if (std::string e = hasher_.start(); !e.empty()) {
+            LOG_ERROR("password hashing: %s", e.c_str());
+            return 1;
+        }
+        LOG_INFO("accounts: registration %s%s; Argon2id %llu passes, %zu MiB, %u threads",
+                 core_.limits().registration_open ? "open" : "closed",
+                 core_.limits().require_account ? ", accounts only" : "", hasher_.options().opslimit,
+                 hasher_.options().memlimit >> 20, hasher_.options().threads);
         reactor_.on_signals({SIGINT, SIGTERM}, [this](int signo) { begin_shutdown(signo); });
         reactor_.set_before_sleep([this] { end_of_turn(); });
         schedule_trim();
@@ -96,11 +108,14 @@ public:
         // Storage stops while the reactor it notifies still exists: its thread may be answering a
         // request (or retrying a database) right now.
         storage_.stop();
+        hasher_.stop();
         return 0;
     }
 
     // net::ConnectionHandler
-    void on_open(net::ConnId id, const net::PeerAddress& peer) override { core_.on_open(id, peer.ip); }
+    void on_open(net::ConnId id, const net::PeerAddress& peer) override {
+        core_.on_open(id, peer.ip, ConnTraits{peer.loopback});
+    }
     std::size_t on_data(net::ConnId id, std::string_view data) override { return core_.on_data(id, data); }
     void on_drained(net::ConnId id) override { core_.on_drained(id); }
     void on_close(net::ConnId id, net::CloseReason why) override {
@@ -141,6 +156,7 @@ private:
         for (int round = 0; round < 64; ++round) {
             auto replies = storage_.take_replies();
             for (auto& r : replies) core_.on_reply(std::move(r));
+            for (auto& r : hasher_.take_replies()) core_.on_auth_reply(std::move(r));
             if (resumes_.empty()) break;
             std::vector<ConnId> ids;
             ids.swap(resumes_);
@@ -194,6 +210,7 @@ private:
     net::Reactor reactor_;
     net::TcpServer tcp_;
     Storage& storage_;
+    AuthPool hasher_;
     ChatCore core_;
     std::vector<ConnId> resumes_;
     net::Reactor::TimerId timer_ = 0;
@@ -206,6 +223,7 @@ private:
 int run_server(int argc, char** argv) {
     ServerConfig cfg;
     if (int rc = parse_config(argc, argv, cfg); rc >= 0) return rc;
+    if (!cfg.account_action.empty()) return run_account_tool(cfg);
     LogLevel level = LogLevel::Info;
     parse_log_level(cfg.log_level, level);
     set_log_level(level);

@@ -31,19 +31,33 @@ void MemoryStorage::submit(StorageRequest req) {
     if (auto* r = std::get_if<LoginRequest>(&req)) {
         LoginReply out{r->token, !unavailable_, {}};
         if (out.ok) {
-            auto [it, fresh] = users_.try_emplace(r->key);
-            UserRecord& u = it->second;
-            if (fresh) {
-                u.id = next_id_++;
-                u.nick = r->nick;
-                u.created = r->time;
-                keys_[u.id] = r->key;
+            auto found = users_.find(r->key);
+            out.outcome = login_outcome(found == users_.end() ? nullptr : &found->second, *r);
+            if (out.outcome == LoginOutcome::NeedsPassword) out.user = found->second;
+            if (out.outcome == LoginOutcome::LoggedIn) {
+                auto [it, fresh] = users_.try_emplace(r->key);
+                UserRecord& u = it->second;
+                if (fresh) {
+                    u.id = next_id_++;
+                    u.nick = r->nick;
+                    u.created = r->time;
+                    keys_[u.id] = r->key;
+                }
+                u.last_login = r->time;
+                u.status = "disponible";
+                out.user = u;
             }
-            u.last_login = r->time;
-            u.status = "disponible";
-            out.user = u;
         }
         replies_.emplace_back(std::move(out));
+    } else if (auto* r = std::get_if<SetPasswordRequest>(&req)) {
+        SetPasswordReply out{r->token, !unavailable_, false};
+        UserRecord* u = by_id(r->user);
+        if (out.ok && u && password_change_applies(*u, *r)) {
+            u->password_hash = r->hash;
+            u->password_set = r->time;
+            out.done = true;
+        }
+        replies_.emplace_back(out);
     } else if (auto* r = std::get_if<ProfileRequest>(&req)) {
         ProfileReply out{r->token, !unavailable_, false, {}};
         if (out.ok) {

@@ -162,4 +162,10 @@ DbOutcome MysqlClient::ping() {
 
 std::uint64_t MysqlClient::insert_id() const { return conn_ ? mysql_insert_id(conn_) : 0; }
 
+std::uint64_t MysqlClient::affected_rows() const {
+    if (!conn_) return 0;
+    my_ulonglong n = mysql_affected_rows(conn_);
+    return n == static_cast<my_ulonglong>(-1) ? 0 : n;
+}
+
 }  // namespace chat::server

@@ -50,6 +50,7 @@ public:
     DbOutcome query(std::string_view sql, unsigned columns, std::vector<Row>& rows);
     DbOutcome ping();
     std::uint64_t insert_id() const;
+    std::uint64_t affected_rows() const;  // of the last exec()
     unsigned last_errno() const { return last_errno_; }
 
 private:

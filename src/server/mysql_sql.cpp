@@ -112,7 +112,30 @@ std::vector<std::string> batch_statements(std::span<const StorageEvent> events) 
 
 namespace {
 constexpr const char* kUserColumns =
-    "SELECT id, nick, created, COALESCE(last_login, 0), COALESCE(last_seen, 0), status FROM users ";
+    "SELECT id, nick, created, COALESCE(last_login, 0), COALESCE(last_seen, 0), status, "
+    "COALESCE(password_hash, ''), COALESCE(password_set, 0) FROM users ";
+}
+
+std::vector<std::string> migration_v1_to_v2() {
+    return {"ALTER TABLE users ADD COLUMN password_hash VARBINARY(255) NULL AFTER status",
+            "ALTER TABLE users ADD COLUMN password_set BIGINT NULL AFTER password_hash",
+            "UPDATE schema_version SET version = 2 WHERE id = 1 AND version = 1"};
+}
+
+std::string password_update(const SetPasswordRequest& req) {
+    std::string sql = "UPDATE users SET password_hash = " + quote(req.hash) + ", password_set = " + num(req.time) +
+                      " WHERE id = " + num(req.user) + " AND ";
+    switch (req.change) {
+        case PasswordChange::Register: return sql + "password_hash IS NULL";
+        case PasswordChange::Change: return sql + "password_hash IS NOT NULL";
+        case PasswordChange::Rehash: return sql + "password_hash = " + quote(req.old_hash);
+    }
+    return sql + "FALSE";
+}
+
+std::string accounts_select() {
+    return "SELECT nick, id, created, COALESCE(password_set, 0) FROM users WHERE password_hash IS NOT NULL "
+           "ORDER BY nick_key";
 }
 
 std::string login_select(std::string_view key) { return kUserColumns + ("WHERE nick_key = " + quote(key)); }

@@ -26,6 +26,8 @@ using Row = MysqlClient::Row;
 constexpr auto kStopWait = std::chrono::seconds(3);  // stop(): how long to wait for a lost database
 constexpr unsigned kNoSuchTable = 1146;             // ER_NO_SUCH_TABLE
 constexpr unsigned kDupEntry = 1062;                // ER_DUP_ENTRY
+constexpr unsigned kDupFieldName = 1060;            // ER_DUP_FIELDNAME
+constexpr unsigned kUserColumnCount = 8;            // mysql_sql's user SELECTs
 
 std::int64_t to_i64(const std::string& s) {
     std::int64_t v = 0;
@@ -41,6 +43,8 @@ UserRecord user_from_row(const Row& r) {
     u.last_login = to_i64(r[3]);
     u.last_seen = to_i64(r[4]);
     u.status = r[5];
+    u.password_hash = r[6];
+    u.password_set = to_i64(r[7]);
     return u;
 }
 
@@ -65,25 +69,7 @@ public:
     DbOutcome ping() override { return c_.ping(); }
     std::string describe() const override { return mysql_url_text(url_); }
 
-    DbOutcome prepare_schema() override {
-        std::vector<Row> rows;
-        static constexpr const char* kVersion = "SELECT version FROM schema_version WHERE id = 1";
-        DbOutcome r = c_.query(kVersion, 1, rows);
-        if (!r.ok()) {
-            if (c_.last_errno() != kNoSuchTable) return with_prefix(r, "cannot read the schema version: ");
-            LOG_INFO("storage: empty database, creating the schema");
-            for (const auto& sql : mysql_sql::split_script(mysql_sql::schema_text()))
-                if (r = c_.exec(sql); !r.ok()) return with_prefix(r, "cannot create the schema: ");
-            if (r = c_.query(kVersion, 1, rows); !r.ok()) return with_prefix(r, "cannot read the schema version: ");
-        }
-        if (rows.empty()) return DbOutcome{DbStatus::permanent, "the schema_version table has no row"};
-        auto v = to_i64(rows[0][0]);
-        if (v != mysql_sql::kSchemaVersion)
-            return DbOutcome{DbStatus::permanent, "the database has schema version " + std::to_string(v) +
-                                                      ", this chatd knows version " +
-                                                      std::to_string(mysql_sql::kSchemaVersion)};
-        return {};
-    }
+    DbOutcome prepare_schema() override { return prepare_mysql_schema(c_); }
 
     DbOutcome load(int recent_public, StartupInfo& info) override {
         std::vector<Row> rows;
@@ -110,35 +96,15 @@ public:
 
     DbOutcome answer(const StorageRequest& req, StorageReply& reply) override {
         std::vector<Row> rows;
-        if (const auto* l = std::get_if<LoginRequest>(&req)) {
-            DbOutcome r;
-            for (int attempt = 0; attempt < 2; ++attempt) {
-                if (r = c_.query(mysql_sql::login_select(l->key), 6, rows); !r.ok()) return r;
-                if (!rows.empty()) {
-                    UserRecord u = user_from_row(rows[0]);
-                    if (r = c_.exec(mysql_sql::login_update(u.id, l->time)); !r.ok()) return r;
-                    u.last_login = l->time;
-                    u.status = "disponible";
-                    reply = LoginReply{l->token, true, std::move(u)};
-                    return {};
-                }
-                if (r = c_.exec(mysql_sql::login_insert(*l)); r.ok()) {
-                    UserRecord u;
-                    u.id = static_cast<UserId>(c_.insert_id());
-                    u.nick = l->nick;
-                    u.created = l->time;
-                    u.last_login = l->time;
-                    u.status = "disponible";
-                    reply = LoginReply{l->token, true, std::move(u)};
-                    return {};
-                }
-                if (c_.last_errno() != kDupEntry) return r;
-                // Created by someone else in between: look it up again.
-            }
-            return r;
+        if (const auto* l = std::get_if<LoginRequest>(&req)) return login(*l, reply);
+        if (const auto* sp = std::get_if<SetPasswordRequest>(&req)) {
+            if (DbOutcome r = c_.exec(mysql_sql::password_update(*sp)); !r.ok()) return r;
+            reply = SetPasswordReply{sp->token, true, c_.affected_rows() == 1};
+            return {};
         }
         if (const auto* p = std::get_if<ProfileRequest>(&req)) {
-            if (DbOutcome r = c_.query(mysql_sql::profile_select(p->key), 6, rows); !r.ok()) return r;
+            if (DbOutcome r = c_.query(mysql_sql::profile_select(p->key), kUserColumnCount, rows); !r.ok())
+                return r;
             ProfileReply pr{p->token, true, !rows.empty(), {}};
             if (pr.found) pr.user = user_from_row(rows[0]);
             reply = std::move(pr);
@@ -154,10 +120,49 @@ public:
     }
 
 private:
-    static DbOutcome with_prefix(DbOutcome r, const char* prefix) {
-        r.error = prefix + r.error;
+    // LoginRequest's rules (storage.hpp). Two logins creating one user at once:
+    // the unique key lets one insert win, the other reads the winner's row.
+    DbOutcome login(const LoginRequest& l, StorageReply& reply) {
+        std::vector<Row> rows;
+        DbOutcome r;
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            if (r = c_.query(mysql_sql::login_select(l.key), kUserColumnCount, rows); !r.ok()) return r;
+            UserRecord u;
+            if (!rows.empty()) u = user_from_row(rows[0]);
+            LoginReply out{l.token, true, {}, login_outcome(rows.empty() ? nullptr : &u, l)};
+            if (out.outcome == LoginOutcome::NotAnAccount) {
+                reply = std::move(out);
+                return {};
+            }
+            if (out.outcome == LoginOutcome::NeedsPassword) {
+                out.user = std::move(u);
+                reply = std::move(out);
+                return {};
+            }
+            if (!rows.empty()) {
+                if (r = c_.exec(mysql_sql::login_update(u.id, l.time)); !r.ok()) return r;
+                u.last_login = l.time;
+                u.status = "disponible";
+                out.user = std::move(u);
+                reply = std::move(out);
+                return {};
+            }
+            if (r = c_.exec(mysql_sql::login_insert(l)); r.ok()) {
+                u.id = static_cast<UserId>(c_.insert_id());
+                u.nick = l.nick;
+                u.created = l.time;
+                u.last_login = l.time;
+                u.status = "disponible";
+                out.user = std::move(u);
+                reply = std::move(out);
+                return {};
+            }
+            if (c_.last_errno() != kDupEntry) return r;
+            // Created by someone else in between: look it up again.
+        }
         return r;
     }
+
 
     MysqlUrl url_;
     std::string password_;
@@ -392,7 +397,43 @@ private:
     std::thread thread_;
 };
 
+DbOutcome schema_error(DbOutcome r, const char* prefix) {
+    r.error = prefix + r.error;
+    return r;
+}
+
 }  // namespace
+
+DbOutcome prepare_mysql_schema(MysqlClient& db) {
+    std::vector<Row> rows;
+    static constexpr const char* kVersion = "SELECT version FROM schema_version WHERE id = 1";
+    DbOutcome r = db.query(kVersion, 1, rows);
+    if (!r.ok()) {
+        if (db.last_errno() != kNoSuchTable) return schema_error(r, "cannot read the schema version: ");
+        LOG_INFO("storage: empty database, creating the schema");
+        for (const auto& sql : mysql_sql::split_script(mysql_sql::schema_text()))
+            if (r = db.exec(sql); !r.ok()) return schema_error(r, "cannot create the schema: ");
+        if (r = db.query(kVersion, 1, rows); !r.ok()) return schema_error(r, "cannot read the schema version: ");
+    }
+    if (rows.empty()) return DbOutcome{DbStatus::permanent, "the schema_version table has no row"};
+    auto v = to_i64(rows[0][0]);
+    if (v == 1) {
+        LOG_WARN("storage: the database has schema version 1; migrating it to version 2 (accounts)");
+        for (const auto& sql : mysql_sql::migration_v1_to_v2()) {
+            r = db.exec(sql);
+            if (!r.ok() && db.last_errno() != kDupFieldName)
+                return schema_error(r, "cannot migrate the schema to version 2: ");
+        }
+        if (r = db.query(kVersion, 1, rows); !r.ok()) return schema_error(r, "cannot read the schema version: ");
+        v = rows.empty() ? 0 : to_i64(rows[0][0]);
+        LOG_INFO("storage: schema migrated to version %lld", static_cast<long long>(v));
+    }
+    if (v != mysql_sql::kSchemaVersion)
+        return DbOutcome{DbStatus::permanent, "the database has schema version " + std::to_string(v) +
+                                                  ", this chatd knows version " +
+                                                  std::to_string(mysql_sql::kSchemaVersion)};
+    return {};
+}
 
 std::unique_ptr<Storage> make_mysql_storage(MysqlOptions options) {
     MysqlUrl url;

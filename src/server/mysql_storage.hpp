@@ -91,6 +91,12 @@ inline constexpr const char* kDefaultJournalPath = "var/chatd.journal";
 // Never fails; start() reports a bad URL or a database that refuses us.
 std::unique_ptr<Storage> make_mysql_storage(MysqlOptions options);
 
+class MysqlClient;
+// Creates the schema in an empty database, migrates a version-1 one in place,
+// and refuses a version this chatd does not know. Blocking: for start-up and
+// `chatd account`.
+DbOutcome prepare_mysql_schema(MysqlClient& client);
+
 // The same thread and queue over any database and journal (tests use fakes;
 // they are called from the storage thread only). options.url is not used.
 std::unique_ptr<Storage> make_pipeline_storage(std::unique_ptr<StorageDatabase> db,

@@ -27,6 +27,10 @@ struct UserRecord {
     UnixTime last_login = 0;  // start of the most recent session
     UnixTime last_seen = 0;   // end of the most recent finished session
     std::string status;       // latest status
+    // An account's Argon2id hash (password_hasher.hpp); empty for a guest
+    // nickname. Never logged, never sent to a client, never in the journal.
+    std::string password_hash{};
+    UnixTime password_set = 0;  // when the password was last set
 };
 
 struct StoredMessage {
@@ -42,12 +46,19 @@ struct StoredMessage {
 // Look up the user by key (fold_nick) or create it (nick as spelled, status
 // "disponible", created = time). Either way set last_login = time and status
 // "disponible". The reply carries the record as it is after that, with
-// last_seen as it was.
+// last_seen as it was: outcome LoggedIn.
+// Accounts: when the user is an account (has a password hash), nothing is
+// recorded unless verified_hash is the account's hash as it is now (the
+// password was checked against it); otherwise the reply is NeedsPassword,
+// carrying the record with its hash. With guests false, a nickname that is
+// no account is neither created nor logged in: NotAnAccount.
 struct LoginRequest {
     Token token;
     std::string nick;
     std::string key;
     UnixTime time;
+    bool guests = true;
+    std::string verified_hash{};
 };
 struct ProfileRequest {  // a user by key, online or not
     Token token;
@@ -58,12 +69,32 @@ struct HistoryRequest {  // the last `limit` messages `user` may see: public, or
     UserId user;
     int limit;
 };
-using StorageRequest = std::variant<LoginRequest, ProfileRequest, HistoryRequest>;
+// Sets the password hash of user `user`, answered once it is durable. Done
+// only when the user is in the state the change expects: Register, a guest
+// (no hash yet); Change, an account; Rehash, an account whose hash is still
+// `old_hash` (a rehash after a login never undoes a change made meanwhile).
+enum class PasswordChange : std::uint8_t { Register, Change, Rehash };
+struct SetPasswordRequest {
+    Token token;
+    UserId user;
+    PasswordChange change;
+    std::string hash;
+    UnixTime time;
+    std::string old_hash{};  // Rehash only
+};
+using StorageRequest = std::variant<LoginRequest, ProfileRequest, HistoryRequest, SetPasswordRequest>;
 
+enum class LoginOutcome : std::uint8_t { LoggedIn, NeedsPassword, NotAnAccount };
 struct LoginReply {
     Token token;
     bool ok = false;  // false: storage unreachable
     UserRecord user;
+    LoginOutcome outcome = LoginOutcome::LoggedIn;
+};
+struct SetPasswordReply {
+    Token token;
+    bool ok = false;    // false: storage unreachable (nothing changed)
+    bool done = false;  // false: the user was not in the expected state (nothing changed)
 };
 struct ProfileReply {
     Token token;
@@ -88,7 +119,24 @@ struct LoadedReply {
     Token token = 0;
     StartupInfo info;
 };
-using StorageReply = std::variant<LoginReply, ProfileReply, HistoryReply, LoadedReply>;
+using StorageReply = std::variant<LoginReply, ProfileReply, HistoryReply, SetPasswordReply, LoadedReply>;
+
+// The rules of LoginRequest and SetPasswordRequest above, for storages that
+// apply them in code (MySQL applies the password rule in its UPDATE).
+// `found` is the user as stored, null when there is none.
+inline LoginOutcome login_outcome(const UserRecord* found, const LoginRequest& req) {
+    if (found && !found->password_hash.empty())
+        return req.verified_hash == found->password_hash ? LoginOutcome::LoggedIn : LoginOutcome::NeedsPassword;
+    return req.guests ? LoginOutcome::LoggedIn : LoginOutcome::NotAnAccount;
+}
+inline bool password_change_applies(const UserRecord& u, const SetPasswordRequest& req) {
+    switch (req.change) {
+        case PasswordChange::Register: return u.password_hash.empty();
+        case PasswordChange::Change: return !u.password_hash.empty();
+        case PasswordChange::Rehash: return !u.password_hash.empty() && u.password_hash == req.old_hash;
+    }
+    return false;
+}
 
 // ---- events (writes) ----
 

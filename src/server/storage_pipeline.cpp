@@ -411,6 +411,8 @@ void StoragePipeline::fail(const StorageRequest& req) {
                 reply_(LoginReply{r.token, false, {}});
             else if constexpr (std::is_same_v<T, ProfileRequest>)
                 reply_(ProfileReply{r.token, false, false, {}});
+            else if constexpr (std::is_same_v<T, SetPasswordRequest>)
+                reply_(SetPasswordReply{r.token, false, false});
             else
                 reply_(HistoryReply{r.token, false, {}});
         },

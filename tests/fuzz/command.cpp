@@ -6,6 +6,7 @@
 #include "fuzz_check.hpp"
 #include "proto/command.hpp"
 #include "proto/names.hpp"
+#include "proto/password.hpp"
 #include "proto/text.hpp"
 
 namespace proto = chat::proto;
@@ -50,12 +51,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case Cmd::Quit:
             FUZZ_CHECK(c.text.empty() || c.text.front() != ' ', "quit reason starts with a space");
             break;
+        case Cmd::Register:
+        case Cmd::Password:
+            FUZZ_CHECK(!c.text.empty() && c.text.front() != ' ', "password starts with a space or is empty");
+            FUZZ_CHECK(c.text == proto::password_argument(line), "password is not the rest of the line");
+            break;
         case Cmd::Unknown:
             FUZZ_CHECK(line.front() == '/', "unknown command without /");
             FUZZ_CHECK(c.arg == "?" || (proto::is_param(c.arg) && inside(c.arg, line)), "unknown-command arg");
             break;
         case Cmd::Usage:
-            FUZZ_CHECK(c.arg == "status" || c.arg == "msg" || c.arg == "history" || c.arg == "ping", "usage arg");
+            FUZZ_CHECK(c.arg == "status" || c.arg == "msg" || c.arg == "history" || c.arg == "ping" ||
+                           c.arg == "register" || c.arg == "password",
+                       "usage arg");
             break;
         case Cmd::Profile:
             FUZZ_CHECK(c.arg.empty() || inside(c.arg, line), "profile arg");

@@ -124,8 +124,9 @@ struct VerbRule {
 constexpr VerbRule kVerbs[] = {
     {"HELLO", 2, 2, 1}, {"WELCOME", 2, 2, 1}, {"USER", 2, 2, 0},   {"END", 2, 2, 0},
     {"JOIN", 2, 2, 0},  {"PART", 1, 1, 1},    {"STATUS", 2, 2, 0}, {"MSG", 1, 1, 1},
-    {"PRIV", 2, 2, 1},  {"PROFILE", 7, 7, 0}, {"HIST", 3, 3, 1},   {"HELP", 0, 0, 1},
+    {"PRIV", 2, 2, 1},  {"PROFILE", 8, 8, 0}, {"HIST", 3, 3, 1},   {"HELP", 0, 0, 1},
     {"PING", 1, 1, 0},  {"PONG", 1, 1, 0},    {"ERROR", 1, 2, 1},  {"BYE", 0, 0, 1},
+    {"AUTH", 1, 1, 1},  {"OK", 1, 1, 1},
 };
 
 class Fuzz final : public Transport, public Clock {

@@ -147,7 +147,7 @@ def profile_fields(line, nick):
     verb, params, trailing = parse(line)
     check(verb == "PROFILE" and params[0] == nick and trailing is None, f"PROFILE line {line!r}")
     keys = [p.split("=", 1)[0] for p in params[1:]]
-    check_eq(keys, ["id", "status", "created", "last_login", "last_seen", "online"], "PROFILE keys in order")
+    check_eq(keys, ["id", "status", "created", "last_login", "last_seen", "online", "account"], "PROFILE keys in order")
     f = dict(p.split("=", 1) for p in params[1:])
     for k in ("created", "last_login"):
         check(TIME_RE.match(f[k]), f"{k} is a time: {line}")

@@ -11,7 +11,7 @@ from harness import check, check_eq, parse
 def test_hello_login_roster_join(chatd):
     srv = H.Server(chatd)
     a = srv.connect(name="a")
-    check_eq(parse(a.hello)[:2], ("HELLO", ["chatd", "1"]), "HELLO <server> <version>")
+    check_eq(parse(a.hello)[:2], ("HELLO", ["chatd", "2"]), "HELLO <server> <version>")
     check(parse(a.hello)[2], "HELLO has a text")
     a.send("\n   \n\t \r\n\r\n")  # blank lines are ignored, also before login
     a.send("  Ana  \r\n")  # spaces around a nickname are ignored, CR dropped

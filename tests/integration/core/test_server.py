@@ -71,7 +71,7 @@ def test_config_file(chatd):
     try:
         srv = H.Server(chatd, "--config", path)
         a = srv.connect(name="a")
-        check_eq(parse(a.hello)[:2], ("HELLO", ["testd", "1"]), "name from the config file")
+        check_eq(parse(a.hello)[:2], ("HELLO", ["testd", "2"]), "name from the config file")
         a.login("ana")
         a.sendline("x" * 100)
         a.expect("MSG ana :" + "x" * 100)

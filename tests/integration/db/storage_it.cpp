@@ -242,7 +242,7 @@ int basic() {
         if (s->own_db) {  // an empty database got the schema from chatd itself
             Db d;
             REQUIRE_OR_EXIT(d.open(s->url, s->password, s->db));
-            EXPECT(d.one("SELECT version FROM schema_version") == "1");
+            EXPECT(d.one("SELECT version FROM schema_version") == "2");
             EXPECT(d.rows("SHOW TABLES").size() == 4);
             EXPECT(info.recent_public.empty());
             EXPECT(info.max_message_id == 0);

@@ -11,7 +11,7 @@ using V = std::vector<std::string>;
 TEST_CASE("HELLO first, then login: WELCOME, roster, history; JOIN to the others") {
     Harness h;
     ConnId a = h.open();
-    CHECK(h.lines(a) == V{"HELLO chatd 1 :welcome to chatd; send your nickname"});
+    CHECK(h.lines(a) == V{"HELLO chatd 2 :welcome to chatd; send your nickname"});
     h.feed(a, "ana\n");
     auto la = h.lines(a);
     REQUIRE(la.size() == 4);
@@ -175,20 +175,20 @@ TEST_CASE("profile: self, another online user, an offline user, an unknown one")
     ConnId a = h.login("ana");
     h.feed(a, "/perfil\n");
     CHECK(h.lines(a) == V{"PROFILE ana id=1 status=disponible created=2026-11-25T10:00:00Z "
-                          "last_login=2026-11-25T10:00:00Z last_seen=- online=yes"});
+                          "last_login=2026-11-25T10:00:00Z last_seen=- online=yes account=no"});
     h.advance(60s);
     ConnId b = h.login("bob");
     h.feed(b, "/estado ausente\n/profile ANA\n");
     auto l = h.lines(b);
     REQUIRE(l.size() == 2);
     CHECK(l[1] == "PROFILE ana id=1 status=disponible created=2026-11-25T10:00:00Z "
-                  "last_login=2026-11-25T10:00:00Z last_seen=- online=yes");
+                  "last_login=2026-11-25T10:00:00Z last_seen=- online=yes account=no");
     h.advance(60s);
     h.feed(b, "/salir\n");
     h.lines(a);
     h.feed(a, "/perfil bob\n");
     CHECK(h.lines(a) == V{"PROFILE bob id=2 status=ausente created=2026-11-25T10:01:00Z "
-                          "last_login=2026-11-25T10:01:00Z last_seen=2026-11-25T10:02:00Z online=no"});
+                          "last_login=2026-11-25T10:01:00Z last_seen=2026-11-25T10:02:00Z online=no account=no"});
     h.feed(a, "/perfil nadie\n/perfil :x\n");
     l = h.lines(a);
     REQUIRE(l.size() == 2);
@@ -199,7 +199,7 @@ TEST_CASE("profile: self, another online user, an offline user, an unknown one")
     ConnId b2 = h.login("Bob");
     h.feed(b2, "/perfil\n");
     CHECK(h.lines(b2) == V{"PROFILE bob id=2 status=disponible created=2026-11-25T10:01:00Z "
-                           "last_login=2026-11-25T10:03:00Z last_seen=2026-11-25T10:02:00Z online=yes"});
+                           "last_login=2026-11-25T10:03:00Z last_seen=2026-11-25T10:02:00Z online=yes account=no"});
 }
 
 TEST_CASE("history: public and own private messages, oldest first; count rules") {

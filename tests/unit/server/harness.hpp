@@ -15,11 +15,49 @@
 
 namespace chat::server::test {
 
+// Hashes "instantly" and in the clear ("fake$" + password), so tests can see
+// what was stored; answers when the harness pumps, unless held. A stored hash
+// "weak$" + password verifies too and asks for a rehash (a cheaper cost).
+class FakeHasher : public PasswordHasher {
+public:
+    bool submit(AuthRequest&& req) override {
+        if (full) return false;
+        queue.push_back(std::move(req));
+        ++submitted;
+        return true;
+    }
+    // Answers every queued request through deliver(AuthReply); returns how many.
+    template <class Deliver>
+    std::size_t answer_all(Deliver&& deliver) {
+        std::vector<AuthRequest> todo;
+        todo.swap(queue);
+        for (auto& req : todo) {
+            if (auto* h = std::get_if<HashRequest>(&req)) {
+                deliver(AuthReply(HashReply{h->token, !fail_hash, "fake$" + h->password}));
+                continue;
+            }
+            auto& v = std::get<VerifyRequest>(req);
+            VerifyReply r;
+            r.token = v.token;
+            r.needs_rehash = v.stored_hash == "weak$" + v.password;
+            r.ok = r.needs_rehash || v.stored_hash == "fake$" + v.password;
+            if (r.needs_rehash) r.new_hash = "fake$" + v.password;
+            deliver(AuthReply(std::move(r)));
+        }
+        return todo.size();
+    }
+    std::vector<AuthRequest> queue;
+    int submitted = 0;
+    bool full = false;       // refuse every request, as a pool at its bound
+    bool hold = false;       // answer nothing until false again
+    bool fail_hash = false;  // HashReply ok = false
+};
+
 class Harness : public Transport, public Clock {
 public:
     explicit Harness(Limits l = {}) : limits(l) { reset(); }
 
-    void reset() { core = std::make_unique<ChatCore>(*this, storage, *this, limits, "chatd"); }
+    void reset() { core = std::make_unique<ChatCore>(*this, storage, *this, limits, "chatd", &hasher); }
 
     // Transport
     void send(ConnId id, std::string_view bytes) override {
@@ -60,7 +98,7 @@ public:
 
     ConnId open(std::string ip = "10.0.0.1") {
         ConnId id = next_id++;
-        core->on_open(id, ip);
+        core->on_open(id, ip, ConnTraits{takes_passwords});
         return id;
     }
     void feed(ConnId id, std::string_view bytes) {
@@ -83,6 +121,8 @@ public:
                 core->on_reply(std::move(r));
                 moved = true;
             }
+            if (!hasher.hold && hasher.answer_all([this](AuthReply r) { core->on_auth_reply(std::move(r)); }))
+                moved = true;
             for (auto& [id, buf] : in) {
                 if (buf.empty() || paused.count(id) || closed.count(id)) continue;
                 std::size_t n = core->on_data(id, buf);
@@ -123,6 +163,8 @@ public:
 
     Limits limits;
     MemoryStorage storage;
+    FakeHasher hasher;
+    bool takes_passwords = true;  // what open() tells the core of new connections
     std::unique_ptr<ChatCore> core;
     std::map<ConnId, std::string> out, in;
     std::set<ConnId> closed, paused;
