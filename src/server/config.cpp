@@ -84,7 +84,7 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return app.exit(e) == 0 ? 0 : 2;  // --help, or a usage error (explained on stderr): exit 2 as usual
     }
     for (auto* sub : {add, passwd, remove, list})
         if (sub->parsed()) cfg.account_action = sub->get_name();
