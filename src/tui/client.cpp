@@ -368,9 +368,9 @@ int Client::run() {
                 dirty_ = false;
             }
         } else {
-            print_new();
-            // A password read from a terminal in --plain is not echoed.
+            // A password read from a terminal in --plain is not echoed: off before the line that asks for it is out.
             secret_mode() ? echo_.hide() : echo_.show();
+            print_new();
         }
 
         pollfd fds[3];
