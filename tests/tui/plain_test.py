@@ -179,6 +179,154 @@ def run_long_lines(args):
         stop(server)
 
 
+def run_accounts(args):
+    """Accounts (protocol 2) in --plain: register inline, log in from --password-file, from
+    CHAT_PASSWORD and from the next input line, a wrong password, /clave asked twice, a mismatch,
+    a group-readable file refused, and no echo of a password typed at a terminal. No password
+    may appear in any output."""
+    import tempfile
+    pw_a, pw_b, wrong = "Secreto-Plano-4711", "otra clave  larga ", "Falso-Falso-0000"
+    server, port = start_server(args.chatd)
+    outputs = []
+
+    def run(stdin_text, *extra, env_extra=None):
+        env = dict(os.environ, LC_ALL="C.UTF-8")
+        env.pop("CHAT_PASSWORD", None)
+        env.update(env_extra or {})
+        r = subprocess.run([args.chat, "--plain", "--host", "127.0.0.1", "--port", str(port), *extra],
+                           input=stdin_text.encode(), capture_output=True, timeout=DEADLINE, env=env)
+        out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+        outputs.append(out + err)
+        return r.returncode, out, err
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            # A guest registers with the password inline.
+            rc, out, _ = run(f"/registrar {pw_a}\n/perfil\n", "--nick", "pepa")
+            expect(rc == 0, f"register: exit status {rc}", out)
+            expect("pepa is now a registered account" in out, "register confirmed", out)
+            expect("account=yes" in out, "PROFILE account=yes", out)
+
+            # --password-file: the first line, its CRLF removed.
+            path = os.path.join(tmp, "pw")
+
+            def write_private(data):
+                with open(path, "wb") as f:
+                    f.write(data)
+                os.chmod(path, 0o600)
+
+            write_private(pw_a.encode() + b"\r\nsecond line\n")
+            rc, out, _ = run("hola desde el fichero\n", "--nick", "pepa", "--password-file", path)
+            expect(rc == 0 and " <pepa> hola desde el fichero" in out, f"--password-file: exit status {rc}", out)
+            expect("sending the kept password" in out, "the file's password sent on AUTH", out)
+
+            # A file others can read is refused before connecting.
+            os.chmod(path, 0o644)
+            rc, out, err = run("", "--nick", "pepa", "--password-file", path)
+            expect(rc == 2 and "chmod 600" in err, f"readable password file: exit status {rc}", out + err)
+            expect("connecting" not in out, "connected with a refused file", out)
+
+            # CHAT_PASSWORD.
+            rc, out, _ = run("hola desde el entorno\n", "--nick", "pepa", env_extra={"CHAT_PASSWORD": pw_a})
+            expect(rc == 0 and " <pepa> hola desde el entorno" in out, f"CHAT_PASSWORD: exit status {rc}", out)
+
+            # A wrong password from the file or the environment ends plain mode: status 1.
+            write_private(wrong.encode() + b"\n")
+            rc, out, _ = run("esto no se envía\n", "--nick", "pepa", "--password-file", path)
+            expect(rc == 1 and "bad-password" in out, f"wrong file password: exit status {rc}", out)
+            expect("was refused" in out, "the refused file is named", out)
+            expect("esto no se envía" not in out, "a line was sent after a refused password", out)
+
+            # Without them, the next input line is the password; a wrong one goes back to the nickname.
+            rc, out, _ = run(f"{wrong}\npepa\n{pw_a}\nhola a mano\n", "--nick", "pepa")
+            expect(rc == 0, f"typed password: exit status {rc}", out)
+            expect("bad-password: wrong password for pepa" in out, "bad-password explained", out)
+            expect(" <pepa> hola a mano" in out, "logged in with the second try", out)
+
+            # /clave alone reads the new password from the next two lines; a password with spaces.
+            rc, out, _ = run(f"{pw_a}\n/clave\n{pw_b}\n{pw_b}\n", "--nick", "pepa")
+            expect(rc == 0 and "the password of pepa is changed" in out, f"/clave: exit status {rc}", out)
+            rc, out, _ = run("con la nueva\n", "--nick", "pepa", env_extra={"CHAT_PASSWORD": pw_b})
+            expect(rc == 0 and " <pepa> con la nueva" in out, f"new password: exit status {rc}", out)
+
+            # A mismatch sends nothing: the guest is still a guest afterwards.
+            rc, out, _ = run("/registrar\nuno-uno-uno-1\ndos-dos-dos-2\n", "--nick", "quique")
+            expect(rc == 0 and "the two passwords differ" in out, f"mismatch: exit status {rc}", out)
+            rc, out, _ = run("sigo siendo invitado\n", "--nick", "quique")
+            expect(" <quique> sigo siendo invitado" in out and "registered account" not in out,
+                   "a mismatched /registrar registered the nick", out)
+
+            # End of input while the password is wanted: status 1, said so.
+            rc, out, _ = run("", "--nick", "pepa")
+            expect(rc == 1 and "end of input while the password" in out, f"no password: exit status {rc}", out)
+
+        run_password_on_a_terminal(args, port, pw_b, outputs)
+        for out in outputs:
+            for secret in (pw_a, pw_b, pw_b.strip(), wrong, "uno-uno-uno-1", "dos-dos-dos-2"):
+                expect(secret not in out, "a password in the output", out)
+    finally:
+        stop(server)
+
+
+def run_password_on_a_terminal(args, port, password, outputs):
+    """--plain with its input on a terminal: the password line is not echoed, the chat lines are."""
+    import pty
+    import select
+    master, slave = pty.openpty()
+    env = dict(os.environ, LC_ALL="C.UTF-8")
+    env.pop("CHAT_PASSWORD", None)
+    client = subprocess.Popen([args.chat, "--plain", "--host", "127.0.0.1", "--port", str(port), "--nick", "pepa"],
+                              stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    seen = b""
+
+    def read_until(marker, what):
+        nonlocal seen
+        end = time.monotonic() + DEADLINE
+        while marker not in seen:
+            left = end - time.monotonic()
+            expect(left > 0, f"{what}: not seen", seen.decode("utf-8", "replace"))
+            r, _, _ = select.select([master], [], [], left)
+            if r:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    chunk = b""
+                expect(chunk != b"", f"{what}: the client ended first", seen.decode("utf-8", "replace"))
+                seen += chunk
+
+    try:
+        read_until(b"type its password", "the password request")
+        os.write(master, password.encode() + b"\n")
+        # The recent history after WELCOME holds an earlier message: once it is out, the echo is back.
+        read_until("<pepa> hola a mano".encode(), "the login history")
+        os.write(master, "eco visible\n".encode())
+        read_until(b"<pepa> eco visible", "the public message")
+        os.write(master, b"\x04")  # Ctrl-D: end of input
+        rc = client.wait(DEADLINE)
+        try:
+            while True:
+                r, _, _ = select.select([master], [], [], 0.5)
+                if not r:
+                    break
+                chunk = os.read(master, 65536)
+                if not chunk:
+                    break
+                seen += chunk
+        except OSError:
+            pass
+        text = seen.decode("utf-8", "replace")
+        outputs.append(text)
+        expect(rc == 0, f"terminal: exit status {rc}", text)
+        expect(text.count("eco visible") >= 2, "the chat line is echoed (and shown as sent)", text)
+        expect(password not in text and password.strip() not in text, "the password was echoed", text)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+        os.close(master)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--chatd", required=True)
@@ -187,6 +335,7 @@ def main():
     try:
         run(args)
         run_long_lines(args)
+        run_accounts(args)
     except (Fail, subprocess.TimeoutExpired) as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

@@ -296,6 +296,216 @@ def run(args, tmpdir):
         server.stop()
 
 
+class Proxy:
+    """A TCP relay in front of chatd: the clients connect to it, so the test can cut their
+    connections (a reconnect) while the server, and the accounts in its memory storage, stay.
+    It also keeps every line the clients sent, to check a password went out byte-exact."""
+
+    def __init__(self, target_port):
+        import threading
+        self.target = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.pairs = []
+        self.sent = b""  # client -> server bytes, all connections
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.pairs.append((client, server))
+            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+
+    def _pump(self, src, dst, upstream):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if upstream:
+                    with self.lock:
+                        self.sent += data
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        """Drops every relayed connection, as a network failure would."""
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for pair in pairs:
+            for s in pair:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def lines_sent(self):
+        with self.lock:
+            return self.sent.split(b"\n")
+
+    def close(self):
+        self.cut()
+        self.listener.close()
+
+
+class Recorded(Tmux):
+    """Tmux that keeps every screen it captured, to check afterwards that no password was ever on one."""
+
+    def __init__(self, tmpdir):
+        super().__init__(tmpdir)
+        self.screens = []
+
+    def capture(self, target):
+        screen = super().capture(target)
+        self.screens.append((target, screen))
+        return screen
+
+
+def last_line(screen):
+    lines = screen.splitlines()
+    return lines[-1].rstrip() if lines else ""
+
+
+def run_accounts(args, tmpdir):
+    """Accounts (protocol 2): register with the hidden double prompt (a mismatch sends nothing),
+    change the password, log in to the account from another client (a wrong password first),
+    re-login after cut connections without asking, a password typed inline kept out of the
+    history. No password may ever be on a screen: every capture is checked."""
+    pw1, pw2, wrong = "kiwi-Secreto-4821", "pera Secreto 7305 ", "mango-Falso-1111"
+    pw3 = "uva-Inline-5150"  # typed inline: on the screen while typed, by the user's choice, never after
+    server = Server(args.chatd)
+    tmux = Recorded(tmpdir)
+    proxy = None
+    try:
+        server.start()
+        proxy = Proxy(server.port)
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {proxy.port}"
+        wrap = "{cmd}; echo chat-exit=$?; exec sleep 600"
+        tmux.session("r", "sh -c " + sh_quote(wrap.format(cmd=chat + " --nick rosa")))
+        tmux.wait_for("r", "rosa (disponible) | online")
+
+        def sent_count(line):
+            return proxy.lines_sent().count(line.encode())
+
+        def new_password(command, first, second):
+            """Types `command` alone, then the two entries at the hidden prompts."""
+            tmux.text("r", command)
+            tmux.keys("r", "Enter")
+            tmux.wait("r", lambda s: last_line(s) == "new password>", "the new password prompt")
+            tmux.text("r", first)
+            screen = tmux.wait("r", lambda s: last_line(s) == "new password>", "the prompt, still empty")
+            check(first not in screen and "*" not in last_line(screen), "typed password drawn", screen)
+            tmux.keys("r", "Enter")
+            tmux.wait("r", lambda s: last_line(s) == "new password again>", "the second prompt")
+            tmux.text("r", second)
+            tmux.keys("r", "Enter")
+
+        # /registrar alone: asked twice, hidden; a mismatch sends nothing.
+        new_password("/registrar", pw1, wrong)
+        tmux.wait_for("r", "the two passwords differ: nothing was sent")
+        check(not any(l.startswith(b"/registrar") for l in proxy.lines_sent()), "a mismatch was sent")
+        tmux.wait("r", lambda s: last_line(s) == ">", "the normal prompt back")
+
+        new_password("/registrar", pw1, pw1)
+        tmux.wait_for("r", "rosa is now a registered account")
+        check(sent_count("/registrar " + pw1) == 1, "the /registrar line sent is not byte-exact")
+        tmux.text("r", "/perfil")
+        tmux.keys("r", "Enter")
+        tmux.wait_for("r", "account=yes")
+
+        # /clave alone: the same prompts; a password with spaces, a trailing one included, is kept as typed.
+        new_password("/clave", pw2, pw2)
+        tmux.wait_for("r", "the password of rosa is changed")
+        check(sent_count("/clave " + pw2) == 1, "the /clave line sent is not byte-exact")
+        # Neither command is in the input history.
+        tmux.keys("r", "Up")
+        tmux.wait("r", lambda s: last_line(s) == "> /perfil", "history Up gives /perfil")
+        tmux.keys("r", "Up")
+        tmux.text("r", "Z")  # once Z shows, the Up before it was handled: it must have changed nothing
+        tmux.wait("r", lambda s: last_line(s) == "> /perfilZ", "/perfil the oldest line of the history")
+        tmux.keys("r", "C-u")
+
+        # A cut connection: the client logs in again with the changed password, without asking.
+        proxy.cut()
+        tmux.wait_for("r", "connection lost")
+        screen = tmux.wait("r", lambda s: s.count("sending the kept password") == 1
+                           and "rosa (disponible) | online" in s, "the automatic re-login")
+        check(sent_count(pw2) == 1, "the kept password was not sent byte-exact after AUTH")
+        tmux.text("r", "/salir")
+        tmux.keys("r", "Enter")
+        tmux.wait_for("r", "chat-exit=0")
+
+        # Another client logs in to the account: asked at the prompt; a wrong password goes back to the nick.
+        tmux.session("s", "sh -c " + sh_quote(wrap.format(cmd=chat)))
+        tmux.wait("s", lambda s: last_line(s) == "nick>", "the nick prompt")
+        tmux.text("s", "rosa")
+        tmux.keys("s", "Enter")
+        screen = tmux.wait("s", lambda s: last_line(s) == "password>", "the password prompt")
+        check("password for rosa" in screen, "status bar does not say whose password", screen)
+        tmux.text("s", wrong)
+        tmux.keys("s", "Enter")
+        tmux.wait_for("s", "bad-password: wrong password for rosa")
+        tmux.wait("s", lambda s: last_line(s) == "nick>", "the nick prompt after bad-password")
+        tmux.text("s", "rosa")
+        tmux.keys("s", "Enter")
+        tmux.wait("s", lambda s: last_line(s) == "password>", "the password prompt again")
+        tmux.text("s", "x")
+        tmux.keys("s", "BSpace", "C-u")  # editing keys work on the hidden line
+        tmux.text("s", pw2)
+        tmux.keys("s", "Enter")
+        tmux.wait_for("s", "rosa (disponible) | online")
+
+        # Re-login after a cut with the password typed at the prompt, kept in memory.
+        proxy.cut()
+        tmux.wait_for("s", "connection lost")
+        tmux.wait(s_target := "s", lambda s: "sending the kept password" in s
+                  and "rosa (disponible) | online" in s, "the automatic re-login")
+        check(last_line(tmux.capture(s_target)) == ">", "asked for the password again")
+
+        # A password typed inline is sent, confirmed, kept for the next login, not in the history.
+        tmux.text("s", "/clave " + pw3)
+        tmux.keys("s", "Enter")
+        tmux.wait_for("s", "the password of rosa is changed")
+        check(sent_count("/clave " + pw3) == 1, "the inline /clave line sent is not byte-exact")
+        tmux.keys("s", "Up")
+        tmux.text("s", "Z")
+        screen = tmux.wait("s", lambda s: last_line(s) == "> Z", "an empty history (Up brings nothing)")
+        check(pw3 not in screen, "the inline password is on the screen after Enter", screen)
+        tmux.keys("s", "C-u")
+        before = sent_count(pw3)
+        proxy.cut()
+        tmux.wait_for("s", "connection lost")
+        tmux.wait("s", lambda s: s.count("sending the kept password") == 2
+                  and "rosa (disponible) | online" in s, "the re-login with the inline password")
+        check(sent_count(pw3) == before + 1, "the inline password was not the one kept")
+
+        # No password was ever on a screen, in any capture of the whole test.
+        for target, screen in tmux.screens:
+            for secret in (pw1, pw2, pw2.strip(), wrong, "Secreto"):
+                check(secret not in screen, f"[{target}] a password was on the screen", screen)
+        check(len(tmux.screens) > 20, "too few screens checked")
+    finally:
+        tmux.kill()
+        if proxy:
+            proxy.close()
+        server.stop()
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -311,6 +521,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmpdir:
         try:
             run(args, tmpdir)
+            run_accounts(args, tmpdir)
         except Fail as e:
             print(f"FAIL: {e}", file=sys.stderr)
             return 1
