@@ -3,6 +3,7 @@
 # Does nothing when they are all there. Uses sudo when not root.
 #   scripts/install-deps.sh           build, run and test dependencies
 #   scripts/install-deps.sh --bench   also the peers and tools `make bench` uses
+#   scripts/install-deps.sh --package also what `make deb` needs (debhelper, lintian)
 set -euo pipefail
 
 pkgs=(
@@ -15,10 +16,16 @@ pkgs=(
   tmux                                    # drives the client in its tests
   python3                                 # integration tests
   procps iproute2                         # ps, ss for the scripts
+  netcat-openbsd                          # nc, for the README's first chat
+  scdoc man-db groff-base                 # man pages, and their test
+  systemd                                 # systemd-analyze verify of the unit in the tests
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(ngircd inspircd linux-perf valgrind gnuplot-nox util-linux time)
-fi
+for arg in "$@"; do
+  case $arg in
+    --bench) pkgs+=(ngircd inspircd linux-perf valgrind gnuplot-nox util-linux time) ;;
+    --package) pkgs+=(dpkg-dev debhelper fakeroot lintian ninja-build) ;;
+  esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do
