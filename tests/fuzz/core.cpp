@@ -94,6 +94,44 @@ constexpr std::string_view kWords[] = {
     "!\n",
     ":x\n",
     "/msg\n",
+    "/registrar clave1234\n",
+    "/register  clave 1234 \n",
+    "/clave otraclave\n",
+    "/registrar x\n",
+    "/password\n",
+    "clave1234\n",
+    "otraclave\n",
+    " clave1234\n",
+};
+
+// Hashes in the clear ("h$" + password) and answers when the fuzzer pumps, so
+// every account state (AUTH, a check under way, a registration being stored)
+// meets every other event; `full` refuses as a pool at its bound.
+class FuzzHasher final : public PasswordHasher {
+public:
+    bool submit(AuthRequest&& req) override {
+        if (full) return false;
+        queue.push_back(std::move(req));
+        return true;
+    }
+    std::vector<AuthReply> answer() {
+        std::vector<AuthReply> out;
+        for (auto& req : queue) {
+            if (auto* h = std::get_if<HashRequest>(&req)) {
+                out.emplace_back(HashReply{h->token, true, "h$" + h->password});
+            } else {
+                auto& v = std::get<VerifyRequest>(req);
+                VerifyReply r;
+                r.token = v.token;
+                r.ok = v.stored_hash == "h$" + v.password;
+                out.emplace_back(std::move(r));
+            }
+        }
+        queue.clear();
+        return out;
+    }
+    std::vector<AuthRequest> queue;
+    bool full = false;
 };
 
 enum class Conn : std::uint8_t { Unused, Open, Closed, Gone };
@@ -131,7 +169,7 @@ constexpr VerbRule kVerbs[] = {
 
 class Fuzz final : public Transport, public Clock {
 public:
-    Fuzz(Limits limits) : core_(*this, storage_, *this, limits, "chatd"), limits_(limits) {}
+    Fuzz(Limits limits) : core_(*this, storage_, *this, limits, "chatd", &hasher_), limits_(limits) {}
 
     // Transport
     void send(ConnId id, std::string_view bytes) override {
@@ -221,7 +259,8 @@ public:
                     peers_[k].id = next_id_++;
                     ids_[peers_[k].id] = k;
                     peers_[k].state = Conn::Open;
-                    core_.on_open(peers_[k].id, kIps[in.u8() % 3]);
+                    unsigned char how = in.u8();
+                    core_.on_open(peers_[k].id, kIps[how % 3], ConnTraits{(how & 4) == 0});
                     FUZZ_CHECK(peers_[k].got_hello, "no HELLO on open");
                     break;
                 }
@@ -248,9 +287,12 @@ public:
                     pump();
                     drain_paced();
                     break;
-                case 9:
-                    storage_.set_unavailable(in.u8() & 1);
+                case 9: {
+                    unsigned char v = in.u8();
+                    storage_.set_unavailable(v & 1);
+                    hasher_.full = (v & 6) == 6;
                     break;
+                }
             }
             step_paced();  // readers read one chunk per operation: presence happens mid-reply
             check_state();
@@ -331,6 +373,10 @@ private:
             bool moved = false;
             for (auto& r : storage_.take_replies()) {
                 core_.on_reply(std::move(r));
+                moved = true;
+            }
+            for (auto& r : hasher_.answer()) {
+                core_.on_auth_reply(std::move(r));
                 moved = true;
             }
             for (auto& p : peers_) {
@@ -474,6 +520,7 @@ private:
     // CHATD_FUZZ_TRACE=1 prints the conversation (for reading a reproducer).
     bool trace_ = std::getenv("CHATD_FUZZ_TRACE") != nullptr;
     MemoryStorage storage_{64};
+    FuzzHasher hasher_;
     ChatCore core_;
     Limits limits_;
     std::array<Peer, kConns> peers_;
