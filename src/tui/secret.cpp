@@ -1,6 +1,7 @@
 #include "tui/secret.hpp"
 
 #include <string.h>  // explicit_bzero
+#include <sys/mman.h>
 
 #include <utility>
 
@@ -10,15 +11,29 @@ namespace chat::tui {
 
 Secret& Secret::operator=(Secret&& o) noexcept {
     if (this != &o) {
-        clear();
-        buf_ = std::move(o.buf_);
+        release();
+        buf_ = std::exchange(o.buf_, nullptr);
         size_ = std::exchange(o.size_, 0);
     }
     return *this;
 }
 
-void Secret::ensure() {
-    if (!buf_) buf_ = std::make_unique<char[]>(kCapacity);
+bool Secret::ensure() {
+    if (buf_ != nullptr) return true;
+    void* p = ::mmap(nullptr, kCapacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    ::madvise(p, kCapacity, MADV_DONTDUMP);  // best effort, as is the lock: a password is still wiped
+    ::mlock(p, kCapacity);
+    buf_ = static_cast<char*>(p);
+    return true;
+}
+
+void Secret::release() {
+    if (buf_ == nullptr) return;
+    clear();
+    ::munlock(buf_, kCapacity);
+    ::munmap(buf_, kCapacity);
+    buf_ = nullptr;
 }
 
 bool Secret::assign(std::string_view s) {
@@ -27,9 +42,8 @@ bool Secret::assign(std::string_view s) {
 }
 
 bool Secret::append(std::string_view s) {
-    if (s.size() > kCapacity - size_) return false;
-    ensure();
-    s.copy(buf_.get() + size_, s.size());
+    if (s.size() > kCapacity - size_ || !ensure()) return false;
+    s.copy(buf_ + size_, s.size());
     size_ += s.size();
     return true;
 }
@@ -43,7 +57,7 @@ void Secret::pop_char() {
 }
 
 void Secret::clear() {
-    if (buf_) explicit_bzero(buf_.get(), kCapacity);
+    if (buf_ != nullptr) explicit_bzero(buf_, kCapacity);
     size_ = 0;
 }
 

@@ -1,12 +1,12 @@
 // Passwords in the client's memory. A Secret owns one fixed buffer, allocated
 // once and never grown, so no copy of the bytes is left behind by a
 // reallocation; it is wiped (explicit_bzero) when cleared, reassigned or
-// destroyed. HiddenInput is the input line while a password is typed: it
-// edits a Secret and has nothing to draw.
+// destroyed. The buffer is a page of its own, left out of core dumps
+// (MADV_DONTDUMP) and, where the memory-lock limit allows, kept out of swap. HiddenInput is the input line
+// while a password is typed: it edits a Secret and has nothing to draw.
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,17 +15,17 @@ namespace chat::tui {
 
 class Secret {
 public:
-    // Longer than any line a server takes (4096 bytes by default): a longer
+    // A line a server takes by default (4096 bytes) and a page: a longer
     // password could not be sent anyway, so more is refused, not reallocated.
     static constexpr std::size_t kCapacity = 4096;
 
     Secret() = default;
     explicit Secret(std::string_view s) { assign(s); }
-    ~Secret() { clear(); }
+    ~Secret() { release(); }
     Secret(const Secret&) = delete;
     Secret& operator=(const Secret&) = delete;
     // A move hands the buffer over; the bytes are not copied.
-    Secret(Secret&& o) noexcept : buf_(std::move(o.buf_)), size_(o.size_) { o.size_ = 0; }
+    Secret(Secret&& o) noexcept : buf_(std::exchange(o.buf_, nullptr)), size_(std::exchange(o.size_, 0)) {}
     Secret& operator=(Secret&& o) noexcept;
 
     // False (and the secret left empty) when `s` is longer than kCapacity.
@@ -37,16 +37,17 @@ public:
     // Wipes the bytes; the buffer is kept for reuse.
     void clear();
 
-    std::string_view view() const { return {buf_.get(), size_}; }
+    std::string_view view() const { return {buf_, size_}; }
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     // Compares without stopping at the first difference.
     bool equals(const Secret& o) const;
 
 private:
-    void ensure();
+    bool ensure();  // false when no page could be had
+    void release();
 
-    std::unique_ptr<char[]> buf_;
+    char* buf_ = nullptr;
     std::size_t size_ = 0;
 };
 
