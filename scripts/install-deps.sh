@@ -12,6 +12,7 @@ pkgs=(
   libmariadb-dev mariadb-server mariadb-client  # storage and the private test database
   libncurses-dev                          # the chat client
   libsodium-dev                           # Argon2id password hashes
+  libssl-dev openssl                      # TLS (OpenSSL 3), and scripts/cert.sh
   clang libclang-rt-14-dev                # sanitizer and fuzzer runtimes
   tmux                                    # drives the client in its tests
   python3                                 # integration tests
@@ -22,7 +23,7 @@ pkgs=(
 )
 for arg in "$@"; do
   case $arg in
-    --bench) pkgs+=(ngircd inspircd linux-perf valgrind gnuplot-nox util-linux time) ;;
+    --bench) pkgs+=(ngircd inspircd stunnel4 linux-perf valgrind gnuplot-nox util-linux time) ;;
     --package) pkgs+=(dpkg-dev debhelper fakeroot lintian ninja-build) ;;
   esac
 done
