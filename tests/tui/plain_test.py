@@ -252,9 +252,17 @@ def run_accounts(args):
             # A mismatch sends nothing: the guest is still a guest afterwards.
             rc, out, _ = run("/registrar\nuno-uno-uno-1\ndos-dos-dos-2\n", "--nick", "quique")
             expect(rc == 0 and "the two passwords differ" in out, f"mismatch: exit status {rc}", out)
-            rc, out, _ = run("sigo siendo invitado\n", "--nick", "quique")
+            rc, out, _ = run("sigo siendo invitado\n/clave Alguna-Clave-9\n", "--nick", "quique")
             expect(" <quique> sigo siendo invitado" in out and "registered account" not in out,
                    "a mismatched /registrar registered the nick", out)
+            expect("not-registered: quique is a guest nickname" in out, "not-registered explained", out)
+
+            # The other refusals of /registrar and /clave, in plain words.
+            rc, out, _ = run("/registrar Otra-Clave-Mas\n/clave corta\n", "--nick", "pepa",
+                             env_extra={"CHAT_PASSWORD": pw_b})
+            expect("already-registered: pepa is already a registered account" in out, "already-registered", out)
+            expect("password-invalid: the password was refused: it must be 8 to 128 bytes" in out,
+                   "password-invalid explained", out)
 
             # End of input while the password is wanted: status 1, said so.
             rc, out, _ = run("", "--nick", "pepa")
@@ -264,6 +272,30 @@ def run_accounts(args):
         for out in outputs:
             for secret in (pw_a, pw_b, pw_b.strip(), wrong, "uno-uno-uno-1", "dos-dos-dos-2"):
                 expect(secret not in out, "a password in the output", out)
+    finally:
+        stop(server)
+
+
+def run_closed_servers(args):
+    """A server that takes no registrations, and one that takes accounts only: said plainly."""
+    server, port = start_server(args.chatd, "--registration", "closed")
+    try:
+        r = subprocess.run([args.chat, "--plain", "--host", "127.0.0.1", "--port", str(port), "--nick", "lola"],
+                           input=b"/registrar Clave-Cerrada-1\n", capture_output=True, timeout=DEADLINE,
+                           env=dict(os.environ, LC_ALL="C.UTF-8"))
+        out = r.stdout.decode("utf-8", "replace")
+        expect(r.returncode == 0 and "registration-closed: this server does not let its users register" in out,
+               f"registration closed: exit status {r.returncode}", out)
+        expect("Clave-Cerrada-1" not in out, "a password in the output", out)
+    finally:
+        stop(server)
+    server, port = start_server(args.chatd, "--require-account")
+    try:
+        r = subprocess.run([args.chat, "--plain", "--host", "127.0.0.1", "--port", str(port), "--nick", "lola"],
+                           input=b"", capture_output=True, timeout=DEADLINE, env=dict(os.environ, LC_ALL="C.UTF-8"))
+        out = r.stdout.decode("utf-8", "replace")
+        expect(r.returncode == 1 and "account-required: this server accepts registered accounts only" in out,
+               f"accounts only: exit status {r.returncode}", out)
     finally:
         stop(server)
 
@@ -336,6 +368,7 @@ def main():
         run(args)
         run_long_lines(args)
         run_accounts(args)
+        run_closed_servers(args)
     except (Fail, subprocess.TimeoutExpired) as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
