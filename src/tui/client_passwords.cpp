@@ -72,7 +72,7 @@ void Client::enter_secret(Secret s) {
         // The server ignores a blank line here too; sending it would only look like a try.
         if (proto::is_blank(s.view())) return;
         conn_.send_secret({}, s.view());
-        passwords_.typed_login(std::move(s), model_.auth_nick());
+        passwords_.typed_login(std::move(s));
         model_.password_sent();
         return;
     }

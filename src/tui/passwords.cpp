@@ -18,10 +18,7 @@ void Passwords::forget() {
     source_ = Source::None;
 }
 
-void Passwords::typed_login(Secret s, std::string_view nick) {
-    candidate_ = std::move(s);
-    candidate_nick_ = nick;
-}
+void Passwords::typed_login(Secret s) { candidate_ = std::move(s); }
 
 void Passwords::logged_in(std::string_view nick) {
     if (candidate_.empty()) return;

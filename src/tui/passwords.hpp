@@ -33,9 +33,9 @@ public:
     Source source() const { return source_; }
     void forget();
 
-    // The password typed at the login prompt was sent for `nick`; it is kept
-    // once the login is confirmed, dropped if it is refused.
-    void typed_login(Secret s, std::string_view nick);
+    // The password typed at the login prompt was sent; it is kept (for the
+    // nick logged in) once the login is confirmed, dropped if it is refused.
+    void typed_login(Secret s);
     void logged_in(std::string_view nick);
     void login_refused() { candidate_.clear(); }
 
@@ -71,7 +71,6 @@ private:
     Source source_ = Source::None;
 
     Secret candidate_;
-    std::string candidate_nick_;
 
     Prompt prompt_ = Prompt::None;
     std::string command_;

@@ -124,12 +124,12 @@ TEST_CASE("Passwords: an invalid first entry or an empty one ends the prompt") {
 
 TEST_CASE("Passwords: the login password is kept only once the login is confirmed") {
     Passwords p;
-    p.typed_login(Secret("clave-larga-1"), "ana");
+    p.typed_login(Secret("clave-larga-1"));
     CHECK_FALSE(p.have());
     p.login_refused();
     p.logged_in("ana");
     CHECK_FALSE(p.have());
-    p.typed_login(Secret("clave-larga-2"), "ana");
+    p.typed_login(Secret("clave-larga-2"));
     p.logged_in("Ana");
     CHECK(p.have());
     CHECK(p.kept().view() == "clave-larga-2");
