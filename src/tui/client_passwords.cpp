@@ -81,18 +81,14 @@ void Client::enter_secret(Secret s) {
             model_.add_info(now, opt_.plain ? "now the new password again"
                                             : "type the new password again and press Enter");
             break;
-        case Passwords::Step::Cancelled:
-            model_.add_info(now, "cancelled: no password was sent");
-            break;
+        case Passwords::Step::Cancelled: model_.add_info(now, "cancelled: no password was sent"); break;
         case Passwords::Step::Invalid:
             model_.add_info(now,
                             "that password cannot be used (8 to 128 bytes, not starting with a space): "
                             "nothing was sent",
                             EntryKind::Error);
             break;
-        case Passwords::Step::Mismatch:
-            model_.add_info(now, "the two passwords differ: nothing was sent", EntryKind::Error);
-            break;
+        case Passwords::Step::Mismatch: model_.add_info(now, "the two passwords differ: nothing was sent", EntryKind::Error); break;
         case Passwords::Step::Send:
             if (model_.state() == ConnState::Online) {
                 conn_.send_secret(cat(passwords_.new_command(), " "), passwords_.pending().view());
@@ -109,12 +105,9 @@ void Client::enter_secret(Secret s) {
 std::string Client::secret_prompt() const {
     if (model_.state() == ConnState::AskingPassword) return "password> ";
     switch (passwords_.prompt()) {
-        case Passwords::Prompt::NewFirst:
-            return "new password> ";
-        case Passwords::Prompt::NewSecond:
-            return "new password again> ";
-        case Passwords::Prompt::None:
-            break;
+        case Passwords::Prompt::NewFirst: return "new password> ";
+        case Passwords::Prompt::NewSecond: return "new password again> ";
+        case Passwords::Prompt::None: break;
     }
     return {};
 }
@@ -125,38 +118,21 @@ void Client::on_secret_key(wint_t ch, bool function_key) {
     const auto page = static_cast<std::size_t>(std::max(1, page_rows_ / 2));
     if (function_key) {
         switch (ch) {
-            case KEY_BACKSPACE:
-                hidden_.backspace();
-                break;
-            case KEY_ENTER:
-                enter_secret(hidden_.take());
-                break;
-            case KEY_PPAGE:
-                model_.scroll_up(page);
-                break;
-            case KEY_NPAGE:
-                model_.scroll_down(page);
-                break;
-            default:
-                break;
+            case KEY_BACKSPACE: hidden_.backspace(); break;
+            case KEY_ENTER: enter_secret(hidden_.take()); break;
+            case KEY_PPAGE: model_.scroll_up(page); break;
+            case KEY_NPAGE: model_.scroll_down(page); break;
+            default: break;
         }
         return;
     }
     switch (ch) {
         case L'\r':
-        case L'\n':
-            enter_secret(hidden_.take());
-            break;
+        case L'\n': enter_secret(hidden_.take()); break;
         case 0x7F:
-        case 0x08:
-            hidden_.backspace();
-            break;
-        case 0x15:
-            hidden_.clear();
-            break;
-        case 0x0C:
-            clearok(curscr, TRUE);
-            break;
+        case 0x08: hidden_.backspace(); break;
+        case 0x15: hidden_.clear(); break;
+        case 0x0C: clearok(curscr, TRUE); break;
         case 0x1B:
             if (passwords_.prompt() != Passwords::Prompt::None) {
                 hidden_.clear();
@@ -165,10 +141,8 @@ void Client::on_secret_key(wint_t ch, bool function_key) {
             }
             break;
         case 0x03:
-            if (quitting_)
-                finish(0);
-            else
-                begin_quit("/salir");
+            if (quitting_) finish(0);
+            else begin_quit("/salir");
             break;
         default:
             if ((ch >= 0x20 || ch == L'\t') && !hidden_.insert(static_cast<char32_t>(ch))) beep();
