@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make deb`: builds build-deb/chatd_<version>_<arch>.deb with debian/ and
-# dpkg-buildpackage, from a copy of the working tree (the files git tracks or
-# would track), so the build leaves nothing in the tree. The version is the
-# CMake project version; debian/changelog is written here from it, so that
-# version is written down once. Prints lintian's verdict at the end.
+# dpkg-buildpackage, from a copy of the committed tree (git archive HEAD; the
+# whole directory outside git), so the package is exactly one commit, which
+# --version names, and the build leaves nothing in the tree. The version is
+# the CMake project version; debian/changelog is written here from it, so
+# that version is written down once. Ends with lintian's verdict.
 #   scripts/build-deb.sh [OUTDIR]     (default build-deb)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,18 +13,17 @@ cd "$root"
 
 version=$(sed -n 's/^project(chatd VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 [[ -n $version ]] || { echo "build-deb: no project version in CMakeLists.txt" >&2; exit 1; }
-git_describe=""
-if git rev-parse --git-dir >/dev/null 2>&1; then
-  git_describe=$(git describe --always)
-  git diff --quiet HEAD -- || git_describe+="-dirty"
-fi
-
 src=$out/chatd-$version
 rm -rf "$src"
 mkdir -p "$src"
-git ls-files -z --cached --others --exclude-standard |
-  while IFS= read -r -d '' f; do [[ -e $f || -L $f ]] && printf '%s\0' "$f"; done |
-  tar --null -T - -cf - | tar -xf - -C "$src"
+git_describe=""
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  git_describe=$(git describe --always HEAD)
+  git diff --quiet HEAD -- || echo "build-deb: packaging HEAD ($git_describe); uncommitted changes are left out" >&2
+  git archive HEAD | tar -xf - -C "$src"
+else
+  tar --exclude='./build*' -cf - . | tar -xf - -C "$src"
+fi
 
 when=$(git log -1 --format=%aD 2>/dev/null || date -R)
 cat >"$src/debian/changelog" <<CHANGELOG
