@@ -6,9 +6,6 @@
 // and no std::function per fd.
 #include "load/engine.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -24,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "load/auth_storm.hpp"
+#include "load/dial.hpp"
 #include "load/irc_line.hpp"
 #include "load/payload.hpp"
 #include "net/fd.hpp"
@@ -102,10 +101,7 @@ private:
     std::vector<Client> clients_;
     std::vector<std::uint32_t> dirty_;
     std::vector<std::uint32_t> reconnect_;
-    sockaddr_in server_{};
-    std::uint32_t src_base_ = 0;  // host order
-    std::uint32_t src_count_ = 1;
-    std::uint64_t connects_ = 0;
+    Dialer dialer_;
     std::uint32_t senders_ = 0;
     std::uint32_t order_width_ = 0;         // order slots per receiver (0: not tracked)
     std::vector<std::uint32_t> order_;      // next expected seq per (receiver, sender)
@@ -153,19 +149,7 @@ bool Engine::setup() {
             "chat-load: warning: fd limit %llu is below %u clients; run scripts/tune.sh or lower -c\n",
             (unsigned long long)rl.rlim_cur, opt_.clients);
     }
-    server_.sin_family = AF_INET;
-    server_.sin_port = htons(opt_.port);
-    if (inet_pton(AF_INET, opt_.host.c_str(), &server_.sin_addr) != 1) {
-        std::fprintf(stderr, "chat-load: --host must be an IPv4 address: %s\n", opt_.host.c_str());
-        return false;
-    }
-    in_addr src{};
-    if (inet_pton(AF_INET, opt_.src_first.c_str(), &src) != 1) {
-        std::fprintf(stderr, "chat-load: --src must be an IPv4 address: %s\n", opt_.src_first.c_str());
-        return false;
-    }
-    src_base_ = ntohl(src.s_addr);
-    src_count_ = opt_.src_addrs ? opt_.src_addrs : std::max<std::uint32_t>(1, (opt_.clients + 199) / 200);
+    if (!dialer_.setup(opt_)) return false;
     ep_ = net::Fd(epoll_create1(EPOLL_CLOEXEC));
     if (!ep_) {
         std::perror("chat-load: epoll_create1");
@@ -189,6 +173,7 @@ bool Engine::setup() {
             break;
         case Scenario::Storm:
         case Scenario::Churn:
+        case Scenario::Auth:  // run by auth_storm.cpp, never here
             senders_ = 0;
             order_width_ = 0;
             break;
@@ -215,29 +200,8 @@ void Engine::start(Client& c, std::uint64_t now) {
     c.echoes_owed = 0;
     ++c.gen;
     c.started_ns = now;
-    net::Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    net::Fd fd = dialer_.dial();
     if (!fd) {
-        close_client(c, true, now);
-        return;
-    }
-    const int one = 1;
-    // Source ports are then chosen per (source, destination) at connect(), so every source address
-    // brings its own ephemeral port range.
-    setsockopt(fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    // The same small-message latency for every server under test, whatever it does on its side.
-    setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    src.sin_addr.s_addr = htonl(src_base_ + static_cast<std::uint32_t>(connects_++ % src_count_));
-    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
-        close_client(c, true, now);
-        return;
-    }
-    int r;
-    do {
-        r = connect(fd.get(), reinterpret_cast<const sockaddr*>(&server_), sizeof server_);
-    } while (r != 0 && errno == EINTR);
-    if (r != 0 && errno != EINPROGRESS) {
         close_client(c, true, now);
         return;
     }
@@ -729,6 +693,7 @@ Result Engine::run() {
 }  // namespace
 
 Result run_load(const Options& opt) {
+    if (opt.scenario == Scenario::Auth) return run_auth(opt);
     Engine e(opt);
     return e.run();
 }

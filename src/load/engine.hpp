@@ -9,7 +9,8 @@
 namespace chat::load {
 
 enum class Proto { Chat, Irc };
-enum class Scenario { Fanout, Private, Storm, Idle, Churn };
+enum class Scenario { Fanout, Private, Storm, Idle, Churn, Auth };
+enum class AuthPhase { Both, Register, Login };  // auth: which phases run (auth_storm.hpp)
 
 struct Options {
     std::string host = "127.0.0.1";
@@ -31,7 +32,10 @@ struct Options {
     double drain = 5;             // seconds allowed for owed deliveries after the load stops
     std::uint32_t churn_msgs = 3;
     std::string channel = "#bench";
-    bool live = true;  // a line a second on stderr
+    AuthPhase auth_phase = AuthPhase::Both;
+    std::uint32_t auth_inflight = 32;  // auth: registrations under way at once (chatd queues 64 hashes)
+    double auth_retry = 0.2;           // auth: seconds before retrying after ERROR unavailable
+    bool live = true;                  // a line a second on stderr
 };
 
 // Runs the scenario and returns what it measured. Writes diagnostics to stderr.

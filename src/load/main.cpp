@@ -57,12 +57,13 @@ int main(int argc, char** argv) {
     std::string json_file;
     std::vector<std::string> merge;
     const std::map<std::string, Proto> protos{{"chat", Proto::Chat}, {"irc", Proto::Irc}};
-    const std::map<std::string, Scenario> scenarios{{"fanout", Scenario::Fanout},
-                                                    {"private", Scenario::Private},
-                                                    {"storm", Scenario::Storm},
-                                                    {"idle", Scenario::Idle},
-                                                    {"churn", Scenario::Churn}};
-    app.add_option("-s,--scenario", opt.scenario, "fanout | private | storm | idle | churn")
+    const std::map<std::string, Scenario> scenarios{
+        {"fanout", Scenario::Fanout}, {"private", Scenario::Private}, {"storm", Scenario::Storm},
+        {"idle", Scenario::Idle},     {"churn", Scenario::Churn},     {"auth", Scenario::Auth}};
+    const std::map<std::string, chat::load::AuthPhase> phases{{"both", chat::load::AuthPhase::Both},
+                                                              {"register", chat::load::AuthPhase::Register},
+                                                              {"login", chat::load::AuthPhase::Login}};
+    app.add_option("-s,--scenario", opt.scenario, "fanout | private | storm | idle | churn | auth")
         ->transform(CLI::CheckedTransformer(scenarios, CLI::ignore_case));
     app.add_option("--proto", opt.proto, "chat (chatd) or irc")
         ->transform(CLI::CheckedTransformer(protos, CLI::ignore_case));
@@ -94,6 +95,15 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--churn-msgs", opt.churn_msgs, "churn: messages per session")->capture_default_str();
     app.add_option("--channel", opt.channel, "irc: the channel")->capture_default_str();
+    app.add_option("--auth-phase", opt.auth_phase,
+                   "auth: register (make -c accounts), login (log in to them all at once) or both")
+        ->transform(CLI::CheckedTransformer(phases, CLI::ignore_case));
+    app.add_option("--auth-inflight", opt.auth_inflight, "auth: registrations under way at once")
+        ->check(CLI::Range(1u, 1u << 16))
+        ->capture_default_str();
+    app.add_option("--auth-retry", opt.auth_retry,
+                   "auth: seconds (+-50 %) before asking again after ERROR unavailable")
+        ->capture_default_str();
     app.add_flag("--json", json, "print the result as JSON on stdout (the table goes to stderr)");
     app.add_option("--json-file", json_file, "also write the JSON result to this file");
     app.add_flag("-q,--quiet", quiet, "no live line on stderr");

@@ -22,6 +22,9 @@ void each_counter(R& r, F&& f) {
     f("disconnects", r.disconnects);
     f("server_errors", r.server_errors);
     f("sessions", r.sessions);
+    f("registered", r.registered);
+    f("account_logins", r.account_logins);
+    f("auth_busy", r.auth_busy);
     f("sent", r.sent);
     f("expected", r.expected);
     f("delivered", r.delivered);
@@ -37,6 +40,7 @@ void each_time(R& r, F&& f) {
     f("offered_rate", r.offered_rate);
     f("measured_s", r.measured_s);
     f("login_s", r.login_s);
+    f("register_s", r.register_s);
 }
 
 std::string fmt_double(double v) {
@@ -132,6 +136,7 @@ void Result::merge(const Result& o) {
     offered_rate += o.offered_rate;
     if (o.measured_s > measured_s) measured_s = o.measured_s;
     if (o.login_s > login_s) login_s = o.login_s;
+    if (o.register_s > register_s) register_s = o.register_s;
     latency.merge(o.latency);
     login_latency.merge(o.login_latency);
 }
@@ -220,7 +225,15 @@ std::string Result::table() const {
     out += buf;
     row("clients", num(clients) + " asked, " + num(connected) + " connected, " + num(logged_in) +
                        " logged in, " + num(login_failures) + " failed");
+    if (register_s > 0)
+        row("registered", num(registered) + " accounts in " + fmt_double(register_s) + " s (" +
+                              fmt_double(static_cast<double>(registered) / register_s) + "/s)");
     if (login_s > 0) row("login phase", fmt_double(login_s) + " s");
+    if (account_logins)
+        row("account logins",
+            num(account_logins) + " (" +
+                fmt_double(static_cast<double>(account_logins) / (login_s > 0 ? login_s : 1)) + "/s), " +
+                num(auth_busy) + " retried after ERROR unavailable");
     if (login_latency.count())
         row("login latency", "p50 " + human_ns(login_latency.percentile(50)) + ", p99 " +
                                  human_ns(login_latency.percentile(99)) + ", max " +

@@ -22,13 +22,17 @@ struct Result {
     std::uint64_t window = 0;  // closed loop: own messages in flight per sender
     double measured_s = 0;     // length of the measured window (after warm-up)
     double login_s = 0;        // time until every client was logged in (or gave up)
+    double register_s = 0;     // auth: time until every account was registered (or gave up)
 
     std::uint64_t connected = 0;  // connections that completed the TCP handshake
-    std::uint64_t logged_in = 0;  // peak number logged in at once
+    std::uint64_t logged_in = 0;  // peak number logged in at once (auth: logins completed)
     std::uint64_t login_failures = 0;
-    std::uint64_t disconnects = 0;    // connections the server closed unasked
-    std::uint64_t server_errors = 0;  // ERROR lines (chat) or numeric errors (irc)
-    std::uint64_t sessions = 0;       // churn: completed connect-login-chat-quit cycles
+    std::uint64_t disconnects = 0;     // connections the server closed unasked
+    std::uint64_t server_errors = 0;   // ERROR lines (chat) or numeric errors (irc)
+    std::uint64_t sessions = 0;        // churn: completed connect-login-chat-quit cycles
+    std::uint64_t registered = 0;      // auth: nicknames made accounts (OK register)
+    std::uint64_t account_logins = 0;  // auth: logins with a password that reached END HIST
+    std::uint64_t auth_busy = 0;       // auth: ERROR unavailable (hashing queue full), each retried
 
     std::uint64_t sent = 0;       // messages sent (warm-up included)
     std::uint64_t expected = 0;   // deliveries owed to this run's clients for its own messages
@@ -40,7 +44,7 @@ struct Result {
     std::uint64_t foreign_measured = 0;     // foreign deliveries of messages sent inside that window
 
     Histogram latency;        // send -> receive, ns, measured window only
-    Histogram login_latency;  // connect() -> logged in, ns
+    Histogram login_latency;  // connect() -> logged in, ns (auth: retries included)
 
     std::uint64_t missing() const noexcept {
         const std::uint64_t unique = delivered - duplicates;

@@ -72,6 +72,10 @@ TEST_CASE("JSON written by one process is read back whole by the merger") {
     Result a = sample(3);
     a.duplicates = 1;
     a.foreign = 77;
+    a.registered = 500;
+    a.account_logins = 499;
+    a.auth_busy = 436;
+    a.register_s = 61.5;
     const auto back = Result::from_json(a.to_json());
     REQUIRE(back);
     CHECK(back->scenario == "fanout");
@@ -79,6 +83,10 @@ TEST_CASE("JSON written by one process is read back whole by the merger") {
     CHECK(back->sent == a.sent);
     CHECK(back->duplicates == 1);
     CHECK(back->foreign == 77);
+    CHECK(back->registered == 500);
+    CHECK(back->account_logins == 499);
+    CHECK(back->auth_busy == 436);
+    CHECK(back->register_s == doctest::Approx(61.5));
     CHECK(back->measured_s == doctest::Approx(10));
     CHECK(back->latency.count() == a.latency.count());
     for (double p : {50.0, 99.0, 99.9}) CHECK(back->latency.percentile(p) == a.latency.percentile(p));
