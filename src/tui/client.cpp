@@ -15,6 +15,7 @@
 #include "tui/help.hpp"
 #include "tui/password_source.hpp"
 #include "tui/strings.hpp"
+#include "tui/tls_policy.hpp"
 #include "tui/view.hpp"
 #include "tui/width.hpp"
 
@@ -45,12 +46,26 @@ std::string trim_spaces(std::string_view s) {
 
 }  // namespace
 
+std::string Client::where() const { return opt_.host + ":" + opt_.port; }
+
+// For the status bar: "TLSv1.3" once the handshake is done, "TLS" before; nothing for plain TCP.
+std::string Client::security() const {
+    if (!opt_.tls.enabled) return {};
+    const TlsClientStream* t = conn_.tls();
+    std::string s = t != nullptr ? t->version() : std::string("TLS");
+    if (opt_.tls.insecure) s += " UNVERIFIED";
+    return s;
+}
+
 void Client::connect() {
-    model_.on_connecting(wall_now(), opt_.host + ":" + opt_.port);
+    model_.on_connecting(wall_now(), opt_.tls.enabled ? where() + " over TLS" : where());
+    // Said at every attempt, so a long session's log never loses it.
+    if (opt_.tls.insecure) model_.add_info(wall_now(), insecure_warning(), EntryKind::Error);
     if (!conn_.open(opt_.host, opt_.port)) lost(conn_.error());
 }
 
 void Client::lost(std::string_view why) {
+    const bool refused = conn_.certificate_refused();
     conn_.close();
     // A prompt for a new password belongs to the session that is gone; an
     // unconfirmed password (typed at login, or new) is not known to be right.
@@ -61,6 +76,19 @@ void Client::lost(std::string_view why) {
     if (quitting_) {
         model_.set_state(ConnState::Closed);
         finish(0);
+        return;
+    }
+    if (refused) {
+        // A refused certificate is no network hiccup: trying again would ask
+        // the user to accept the same answer, so the client stops here.
+        refusal_ = why;
+        model_.on_disconnected(wall_now(), why, 0);
+        if (opt_.plain) {
+            finish(1);
+        } else {
+            model_.add_info(wall_now(), "the certificate was refused, so the client does not retry: /salir or Ctrl-C quits",
+                            EntryKind::Error);
+        }
         return;
     }
     if (opt_.plain) {
@@ -77,7 +105,11 @@ void Client::lost(std::string_view why) {
 void Client::on_socket(short revents) {
     std::vector<ServerInput> lines;
     const auto r = conn_.on_ready(revents, lines);
-    if (r == Connection::Result::Connected) model_.on_connected(wall_now());
+    if (r == Connection::Result::Connected) {
+        model_.on_connected(wall_now());
+        if (const TlsClientStream* t = conn_.tls()) model_.add_info(wall_now(), cat("TLS: ", t->describe()));
+        dirty_ = true;
+    }
     for (const ServerInput& in : lines) {
         if (in.too_long) {
             model_.on_line_too_long(wall_now(), Connection::kMaxServerLine);
@@ -343,6 +375,17 @@ int Client::run() {
         std::fprintf(stderr, "chat: cannot create a pipe: %s\n", std::strerror(errno));
         return 1;
     }
+    if (opt_.tls.enabled) {
+        std::string error;
+        tls_ = TlsClientContext::make(opt_.tls, error);
+        if (!tls_) {
+            std::fprintf(stderr, "chat: %s\n", error.c_str());
+            return 2;
+        }
+        conn_.use_tls(tls_.get());
+        // Before the screen, so it is also in the terminal once the screen is gone.
+        if (opt_.tls.insecure) std::fprintf(stderr, "chat: %s\n", std::string(insecure_warning()).c_str());
+    }
     if (!opt_.plain) {
         if (!::isatty(STDIN_FILENO) || !::isatty(STDOUT_FILENO)) {
             std::fprintf(stderr, "chat: standard input and output must be a terminal (or use --plain)\n");
@@ -360,7 +403,7 @@ int Client::run() {
     while (!done_) {
         if (screen_) {
             if (dirty_) {
-                ViewInfo info{utf8_, opt_.host + ":" + opt_.port, 0, secret_prompt()};
+                ViewInfo info{utf8_, where(), 0, secret_prompt(), security()};
                 if (model_.state() == ConnState::Reconnecting) {
                     info.reconnect_in = static_cast<int>(std::max<std::int64_t>(0, retry_at_ms_ - mono_ms() + 999) / 1000);
                 }
@@ -417,6 +460,11 @@ int Client::run() {
         if (quitting_ && after >= quit_deadline_ms_) finish(0);
     }
     if (!screen_) print_new();
+    screen_.reset();  // the terminal back first, so the line below stays readable
+    if (!refusal_.empty()) {
+        std::fprintf(stderr, "chat: %s\n", refusal_.c_str());
+        return 1;
+    }
     return exit_code_;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cwchar>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include "tui/passwords.hpp"
 #include "tui/secret.hpp"
 #include "tui/terminal.hpp"
+#include "tui/tls_client.hpp"
 #include "tui/width.hpp"
 
 namespace chat::tui {
@@ -49,6 +51,9 @@ public:
 private:
     void connect();
     void lost(std::string_view why);
+    void refused(std::string_view why);
+    std::string where() const;
+    std::string security() const;
     void on_socket(short revents);
     void on_signals();
     void on_keys();
@@ -75,6 +80,7 @@ private:
     Options opt_;
     bool utf8_;
     Model model_;
+    std::unique_ptr<TlsClientContext> tls_;  // outlives conn_'s streams (declared before it)
     Connection conn_;
     LineEditor editor_;
     History history_;
@@ -91,6 +97,7 @@ private:
     std::int64_t quit_deadline_ms_ = 0;
     bool done_ = false;
     int exit_code_ = 0;
+    std::string refusal_;  // why a certificate was refused: repeated on stderr at exit
     bool dirty_ = true;
     int page_rows_ = 10;
 

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "tui/secret.hpp"
+#include "tui/strings.hpp"
 
 namespace chat::tui {
 
@@ -29,6 +30,8 @@ struct AddrInfo {
 bool Connection::open(const std::string& host, const std::string& port) {
     close();
     error_.clear();
+    refused_ = false;
+    host_ = host;
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -62,8 +65,11 @@ bool Connection::open(const std::string& host, const std::string& port) {
 }
 
 void Connection::close() {
+    if (tls_) tls_->shutdown();
+    tls_.reset();
     fd_.reset();
     connecting_ = false;
+    handshaking_ = handshake_wants_write_ = read_wants_write_ = write_wants_read_ = false;
     wipe(out_);
     secret_out_ = false;
     reader_.reset();
@@ -72,7 +78,12 @@ void Connection::close() {
 short Connection::poll_events() const {
     if (!fd_) return 0;
     if (connecting_) return POLLOUT;
-    return static_cast<short>(POLLIN | (out_.empty() ? 0 : POLLOUT));
+    if (handshaking_) return handshake_wants_write_ ? POLLOUT : POLLIN;
+    // POLLIN always: the server may speak (or close) at any time. A TLS write
+    // that waits for the socket to be readable must not also poll for POLLOUT,
+    // which would be ready at once and spin.
+    const bool want_out = read_wants_write_ || (!out_.empty() && !write_wants_read_);
+    return static_cast<short>(POLLIN | (want_out ? POLLOUT : 0));
 }
 
 void Connection::send(std::string_view line) {
@@ -101,9 +112,25 @@ void Connection::reserve_wiping(std::size_t bytes) {
 
 Connection::Result Connection::fail(std::string why) {
     error_ = std::move(why);
+    tls_.reset();  // no close_notify: the connection is already broken or refused
     fd_.reset();
-    connecting_ = false;
+    connecting_ = handshaking_ = false;
     return Result::Closed;
+}
+
+// Drops the first n bytes of out_, which were sent.
+void Connection::consume(std::size_t n) {
+    if (secret_out_) {
+        // erase() would leave the moved bytes' old copies past the new end.
+        std::string rest;
+        rest.reserve(out_.capacity());
+        rest.append(out_, n);
+        wipe(out_);
+        out_.swap(rest);
+        secret_out_ = !out_.empty();
+    } else {
+        out_.erase(0, n);
+    }
 }
 
 Connection::Result Connection::flush() {
@@ -114,16 +141,56 @@ Connection::Result Connection::flush() {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             return fail(std::strerror(errno));
         }
-        if (secret_out_) {
-            // erase() would leave the moved bytes' old copies past the new end.
-            std::string rest;
-            rest.reserve(out_.capacity());
-            rest.append(out_, static_cast<std::size_t>(n));
-            wipe(out_);
-            out_.swap(rest);
-            secret_out_ = !out_.empty();
-        } else {
-            out_.erase(0, static_cast<std::size_t>(n));
+        consume(static_cast<std::size_t>(n));
+    }
+    return Result::Ok;
+}
+
+Connection::Result Connection::handshake() {
+    const TlsResult r = tls_->handshake();
+    switch (r.status) {
+        case TlsIo::Ok: handshaking_ = false; return Result::Connected;
+        case TlsIo::WantRead: handshake_wants_write_ = false; return Result::Ok;
+        case TlsIo::WantWrite: handshake_wants_write_ = true; return Result::Ok;
+        case TlsIo::Eof:
+        case TlsIo::Error: break;
+    }
+    refused_ = tls_->certificate_refused();
+    return fail(tls_->error());
+}
+
+// Reads until OpenSSL wants the socket again: records it has already taken
+// from the socket (several lines in one, or the rest of a big one) raise no
+// poll event, so stopping earlier could leave a line unseen until the server speaks again.
+Connection::Result Connection::read_tls(std::vector<ServerInput>& in) {
+    read_wants_write_ = false;
+    char buf[16384];  // one TLS record at most
+    for (;;) {
+        const TlsResult r = tls_->read(buf, sizeof buf);
+        switch (r.status) {
+            case TlsIo::Ok: reader_.feed(std::string_view(buf, r.n), in); continue;
+            case TlsIo::WantRead: return Result::Ok;
+            case TlsIo::WantWrite: read_wants_write_ = true; return Result::Ok;
+            case TlsIo::Eof:
+                // chatd always sends close_notify: without it the end may have been cut by someone else.
+                return fail(tls_->clean_close() ? "the server closed the connection"
+                                                : "the server closed the connection without a TLS close_notify "
+                                                  "(the last lines may be missing)");
+            case TlsIo::Error: return fail(cat("TLS: ", tls_->error()));
+        }
+    }
+}
+
+Connection::Result Connection::flush_tls() {
+    write_wants_read_ = false;
+    while (!out_.empty()) {
+        const TlsResult r = tls_->write(out_);
+        switch (r.status) {
+            case TlsIo::Ok: consume(r.n); continue;
+            case TlsIo::WantWrite: return Result::Ok;
+            case TlsIo::WantRead: write_wants_read_ = true; return Result::Ok;
+            case TlsIo::Eof: return fail("the server closed the connection");
+            case TlsIo::Error: return fail(cat("TLS: ", tls_->error()));
         }
     }
     return Result::Ok;
@@ -139,7 +206,26 @@ Connection::Result Connection::on_ready(short revents, std::vector<ServerInput>&
         if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
         if (err != 0) return fail(std::strerror(err));
         connecting_ = false;
-        result = Result::Connected;
+        if (tls_ctx_ == nullptr) {
+            result = Result::Connected;
+        } else {
+            tls_ = std::make_unique<TlsClientStream>(*tls_ctx_, fd_.get(), host_);
+            if (!tls_->ok()) return fail(tls_->error());
+            handshaking_ = true;
+        }
+    }
+    if (handshaking_) {
+        // The ClientHello goes out right after the connect; afterwards each readiness moves it on.
+        result = handshake();
+        if (result != Result::Connected) return result;
+        // Lines sent with the handshake's last flight (HELLO) are already inside OpenSSL: read on.
+    }
+    if (tls_) {
+        // Always read: a read that wanted a write retries on POLLOUT, and a
+        // read with nothing there costs one WANT_READ.
+        if (read_tls(in) == Result::Closed) return Result::Closed;
+        if (!out_.empty() && flush_tls() == Result::Closed) return Result::Closed;
+        return result;
     }
     if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
         char buf[65536];

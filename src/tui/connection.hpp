@@ -1,14 +1,17 @@
-// The client's TCP connection: non-blocking connect, line framing in,
-// a plain output buffer out. The poll loop asks what to wait for and calls
-// back when the socket is ready.
+// The client's connection: non-blocking connect, then (with use_tls) a
+// non-blocking TLS handshake, line framing in, a plain output buffer out.
+// The poll loop asks what to wait for and calls back when the socket is
+// ready; nothing here blocks but the name lookup.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "net/fd.hpp"
 #include "tui/server_lines.hpp"
+#include "tui/tls_client.hpp"
 
 namespace chat::tui {
 
@@ -19,12 +22,22 @@ public:
 
     Connection() : reader_(kMaxServerLine) {}
 
+    // Every connection opened from now on speaks TLS with `ctx` (which
+    // outlives this object); null: plain TCP.
+    void use_tls(const TlsClientContext* ctx) { tls_ctx_ = ctx; }
+
     // Starts connecting; false (and error() says why) when it failed at once.
     bool open(const std::string& host, const std::string& port);
+    // Drops the connection (after a close_notify, when TLS is up and the socket takes it).
     void close();
 
     bool is_open() const { return static_cast<bool>(fd_); }
-    bool connected() const { return is_open() && !connecting_; }
+    // TCP connected and, with TLS, the handshake done: lines can go.
+    bool connected() const { return is_open() && !connecting_ && !handshaking_; }
+    // The TLS stream once connected() (null for plain TCP), for its description.
+    const TlsClientStream* tls() const { return connected() ? tls_.get() : nullptr; }
+    // The last Closed came from a certificate that failed verification.
+    bool certificate_refused() const { return refused_; }
     int fd() const { return fd_.get(); }
     short poll_events() const;  // POLLIN/POLLOUT wanted now
 
@@ -37,7 +50,8 @@ public:
     void send_secret(std::string_view prefix, std::string_view secret);
 
     enum class Result { Ok, Connected, Closed };
-    // Called with the revents poll() reported. Complete lines (and a too_long event
+    // Called with the revents poll() reported. Connected: the connection is
+    // ready for lines (over TLS: the handshake finished and verified). Complete lines (and a too_long event
     // for each line over kMaxServerLine, which is dropped) are appended to `in`.
     // Closed: the server closed or an error happened (see error()).
     Result on_ready(short revents, std::vector<ServerInput>& in);
@@ -47,10 +61,22 @@ public:
 private:
     Result fail(std::string why);
     Result flush();
+    Result handshake();
+    Result read_tls(std::vector<ServerInput>& in);
+    Result flush_tls();
+    void consume(std::size_t n);
     void reserve_wiping(std::size_t bytes);
 
     net::Fd fd_;
     bool connecting_ = false;
+    std::string host_;  // what the certificate must be for
+    const TlsClientContext* tls_ctx_ = nullptr;
+    std::unique_ptr<TlsClientStream> tls_;  // before fd_'s reset: it uses the descriptor
+    bool handshaking_ = false;
+    bool handshake_wants_write_ = false;
+    bool read_wants_write_ = false;   // SSL_read answered WANT_WRITE: retry it when writable
+    bool write_wants_read_ = false;   // SSL_write answered WANT_READ: retry it when readable
+    bool refused_ = false;
     std::string out_;
     bool secret_out_ = false;  // out_ holds a password line (see send_secret)
     ServerLineReader reader_;

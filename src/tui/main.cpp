@@ -7,6 +7,7 @@
 #include "proto/names.hpp"
 #include "tui/client.hpp"
 #include "tui/password_source.hpp"
+#include "tui/tls_policy.hpp"
 
 int main(int argc, char** argv) {
     std::setlocale(LC_ALL, "");
@@ -14,13 +15,25 @@ int main(int argc, char** argv) {
     CLI::App app{"chat: the chatd client (full screen, or --plain for scripts and screen readers)"};
     app.set_version_flag("--version", "chat " CHATD_VERSION);
     app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
-    app.add_option("--port", opt.port, "server TCP port")->capture_default_str()->check(CLI::Range(1, 65535));
+    auto* port = app.add_option("--port", opt.port, "server TCP port (default 5000, or 5001 with --tls)")
+                     ->check(CLI::Range(1, 65535));
     app.add_option("--nick", opt.nick, "nickname to log in with (asked for when missing)");
     app.add_option("--password-file", opt.password_file,
                    "the password of the nickname's account, in the first line of FILE (its LF or CRLF "
                    "removed, nothing else trimmed); the file must not be readable by group or others "
                    "(chmod 600). Without it, and without CHAT_PASSWORD, the password is asked for, hidden")
         ->type_name("FILE");
+    app.add_flag("--tls", opt.tls.enabled,
+                 "connect with TLS (1.2 or newer); the server's certificate must be valid and for --host, "
+                 "verified against the system's trusted certificates (or --tls-ca); a refused "
+                 "certificate ends the client, it never falls back to plain TCP");
+    app.add_option("--tls-ca", opt.tls.ca_file,
+                   "with --tls: trust the certificate authorities in FILE (PEM) instead of the system's, "
+                   "e.g. the private CA of scripts/cert.sh (var/tls/ca.pem)")
+        ->type_name("FILE");
+    app.add_flag("--tls-insecure", opt.tls.insecure,
+                 "with --tls: do NOT verify the server's certificate (for tests only: anyone on the path "
+                 "could read the session); warned about on stderr, in the log and in the status bar");
     app.add_flag("--plain", opt.plain,
                  "no full screen: print events as lines, send the lines read from standard input "
                  "(end of input quits); when the server asks for a password and none was given, "
@@ -30,8 +43,17 @@ int main(int argc, char** argv) {
         "  CHAT_PASSWORD   the password of the nickname's account, used like --password-file\n"
         "                  (which wins when both are given); removed from the environment at start\n"
         "A password is never shown, logged or kept in the input history; one typed at the prompt is kept\n"
-        "in memory (wiped at exit) to log in again after a reconnect.");
+        "in memory (wiped at exit) to log in again after a reconnect.\n"
+        "TLS:\n"
+        "  chat --tls --host chat.example.org            a certificate from a public CA (the system's store)\n"
+        "  chat --tls --tls-ca var/tls/ca.pem            a private CA, as made by scripts/cert.sh\n"
+        "The status bar and the log show the TLS version and cipher once connected. A certificate that is\n"
+        "expired, from an unknown CA or for another host name ends the client (exit status 1) with the reason.");
     CLI11_PARSE(app, argc, argv);
+    if (const std::string e = chat::tui::settle_tls_options(opt.tls, opt.port, port->count() > 0); !e.empty()) {
+        std::fprintf(stderr, "chat: %s\n", e.c_str());
+        return 2;
+    }
     if (!opt.nick.empty() && !chat::proto::is_valid_nick(opt.nick)) {
         std::fprintf(stderr,
                      "chat: '%s' is not a valid nickname (1-32 letters, digits, _ - . or characters "

@@ -20,7 +20,7 @@ std::string explain_error(std::string_view code, std::string_view arg, std::stri
     }
     if (code == "tls-required") {
         return "this server takes passwords only over TLS or from its own machine, and this client "
-               "connects over plain TCP: use a guest nickname (one that is not registered)";
+               "connects over plain TCP: start it with --tls, or use a guest nickname (one that is not registered)";
     }
     if (code == "account-required") {
         return "this server accepts registered accounts only, and this nickname is none "

@@ -155,6 +155,7 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     attrset(bar);
     mvhline(rows - 2, 0, ' ', cols);
     std::string s = m.server_name().empty() ? cat(" ", info.where) : cat(" ", m.server_name(), " ", info.where);
+    if (!info.security.empty()) s += cat(" ", info.security);
     if (!m.nick().empty()) s += cat(" | ", m.nick(), " (", m.my_status(), ")");
     s += cat(" | ", state_text(m, info));
     if (m.scroll_offset() > 0) s += cat(" | scrolled, ", std::to_string(m.unread()), " new below");

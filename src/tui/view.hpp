@@ -17,6 +17,7 @@ struct ViewInfo {
     // A password is being typed: this prompt is drawn, and nothing of the
     // editor (the typed characters live elsewhere and are never drawn).
     std::string secret_prompt;
+    std::string security;  // "TLSv1.3" (or "TLS" while connecting) after the address; empty for plain TCP
 };
 
 // Sets up the color pairs; call once after the screen exists.
