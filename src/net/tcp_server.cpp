@@ -1,5 +1,8 @@
 #include "net/tcp_server.hpp"
 
+#include "net/tls_context.hpp"
+#include "net/tls_stream.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -21,6 +24,7 @@ constexpr std::size_t kScratch = 64 * 1024;
 constexpr std::size_t kReadBudget = 256 * 1024;
 constexpr int kAcceptBudget = 1024;
 constexpr std::size_t kFdReserve = 32;
+constexpr std::chrono::seconds kHandshakeTimeout{10};  // PROTOCOL.md, "TLS"
 constexpr std::uint32_t kConnEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
 int listen_backlog() {
@@ -58,6 +62,15 @@ std::string errtext(const char* what) {
 
 }  // namespace
 
+// A connection's life. Readiness (readable, writable, the peer's FIN) is kept beside it as bits.
+enum class Phase : std::uint8_t {
+    Handshake,  // TLS: the handshake is under way; the handler has not heard of the connection
+    Open,       // serving: read, offer to the handler, write
+    Closing,    // close_after_flush: writing what is queued, then close_notify (TLS) and FIN
+    Draining,   // FIN sent: discarding input until the peer's FIN or the linger timer
+    Doomed,     // on_close(reason) due at the end of the turn
+};
+
 struct TcpServer::Impl {
     struct Conn {
         Fd fd;
@@ -67,6 +80,7 @@ struct TcpServer::Impl {
         std::string in;   // input the handler did not take yet; empty (no storage) most of the time
         Reactor::TimerId linger_timer = 0;
         CloseReason reason = CloseReason::Error;
+        Phase phase = Phase::Open;
         bool readable = false;  // the socket may have input (edge seen, EAGAIN not yet)
         bool writable = true;   // the socket may take output
         bool rdhup = false;     // the peer's FIN is known to be queued: read on to the 0
@@ -76,14 +90,22 @@ struct TcpServer::Impl {
         bool reoffer = false;    // resume asked to offer `in` again
         bool dirty = false;      // on dirty_
         bool queued = false;     // on ready_
-        bool closing = false;    // close_after_flush: write out, then FIN, then close
-        bool draining = false;   // FIN sent; discarding input until the peer's FIN
-        bool doomed = false;     // on_close(reason) due at the end of the turn
         bool paced = false;      // a paced reply is being produced into `out`
         bool drain_due = false;  // on drained_
         // Bytes of `out` that belong to paced replies: they never count towards max_outbuf, even
         // after the reply ended and what send() held behind it joined them.
         std::size_t exempt = 0;
+        // TLS: the stream, and which readiness a read or a write waits for across directions.
+        std::unique_ptr<TlsStream> tls;
+        bool read_wants_write = false;  // SSL_read answered WANT_WRITE
+        bool write_wants_read = false;  // SSL_write answered WANT_READ
+        bool notify_sent = false;       // close_notify written
+        Reactor::TimerId handshake_timer = 0;
+        PeerAddress peer;  // kept for a TLS handshake: the handler hears of the peer after it
+
+        bool doomed() const noexcept { return phase == Phase::Doomed; }
+        bool closing() const noexcept { return phase == Phase::Closing || phase == Phase::Draining; }
+        bool draining() const noexcept { return phase == Phase::Draining; }
     };
 
     Impl(Reactor& r, ConnectionHandler& h, TcpServerOptions o)
@@ -98,11 +120,15 @@ struct TcpServer::Impl {
     std::vector<Conn> conns;  // indexed by fd
     std::size_t count = 0;
     std::uint32_t next_gen = 0;
-    Fd listener;
+    struct Listener {
+        Fd fd;
+        std::uint16_t port = 0;
+        TlsContext* tls = nullptr;  // a TLS port: connections start with the handshake
+        bool pending = false;       // connections may wait in its queue
+        bool posted = false;
+    };
+    std::vector<std::unique_ptr<Listener>> listeners;  // plain and TLS; nodes never move
     Fd reserve;  // spent to shed one connection when the process is out of fds
-    std::uint16_t bound_port = 0;
-    bool accept_pending = false;
-    bool accept_posted = false;
     bool ready_posted = false;
     std::uint64_t shed = 0;  // connections closed unserved for lack of fds
     std::vector<ConnId> dirty, dirty_work;
@@ -127,60 +153,62 @@ struct TcpServer::Impl {
 
     // ---- accept -----------------------------------------------------------------------------
 
-    void on_listener(std::uint32_t) {
-        accept_pending = true;
-        accept_some();
+    void on_listener(Listener& l) {
+        l.pending = true;
+        accept_some(l);
     }
 
-    void accept_some() {
-        for (int i = 0; i < kAcceptBudget && listener; ++i) {
+    void accept_some(Listener& l) {
+        for (int i = 0; i < kAcceptBudget && l.fd; ++i) {
             sockaddr_storage ss{};
             socklen_t len = sizeof ss;
-            const int fd = ::accept4(listener.get(), reinterpret_cast<sockaddr*>(&ss), &len,
+            const int fd = ::accept4(l.fd.get(), reinterpret_cast<sockaddr*>(&ss), &len,
                                      SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd >= 0) {
-                open_conn(Fd(fd), ss);
+                open_conn(Fd(fd), ss, l);
                 continue;
             }
             switch (errno) {
                 case EAGAIN:
-                    accept_pending = false;
+                    l.pending = false;
                     return;
                 case EMFILE:
                 case ENFILE:
-                    if (!shed_one()) {
+                    if (!shed_one(l)) {
                         // No reserve to spend; the next incoming connection brings a new edge.
-                        accept_pending = false;
+                        l.pending = false;
                         return;
                     }
                     continue;
                 case ENOBUFS:
                 case ENOMEM:
-                    accept_pending = false;
+                    l.pending = false;
                     return;
                 default:  // ECONNABORTED, EPROTO, EINTR, network errors: that one connection only
                     continue;
             }
         }
         // Budget spent with connections still queued: the edge will not come again, so come back.
-        if (accept_pending && listener && !accept_posted) {
-            accept_posted = true;
-            defer([](Impl& s) {
-                s.accept_posted = false;
-                if (s.accept_pending) s.accept_some();
+        if (l.pending && l.fd && !l.posted) {
+            l.posted = true;
+            Listener* lp = &l;
+            defer([lp](Impl& s) {
+                lp->posted = false;
+                if (lp->pending) s.accept_some(*lp);
             });
         }
     }
 
     // Out of fds: accept the oldest pending connection with the reserve fd and close it at once,
     // so the listener's queue drains instead of spinning on EMFILE.
-    bool shed_one() {
+    bool shed_one(Listener& l) {
         if (!reserve) return false;
         reserve.reset();
-        const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        const int fd = ::accept4(l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             // Best effort: a fresh socket's buffer takes these few bytes, and the close sends FIN.
-            if (!opts.shed_message.empty())
+            // Not on a TLS port: there the bytes would be no TLS record.
+            if (!opts.shed_message.empty() && !l.tls)
                 (void)::send(fd, opts.shed_message.data(), opts.shed_message.size(), MSG_NOSIGNAL);
             ::close(fd);
             ++shed;
@@ -189,7 +217,7 @@ struct TcpServer::Impl {
         return fd >= 0;
     }
 
-    void open_conn(Fd fd, const sockaddr_storage& ss) {
+    void open_conn(Fd fd, const sockaddr_storage& ss, Listener& l) {
         const int one = 1;
         (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // best effort
         const auto slot = static_cast<std::size_t>(fd.get());
@@ -204,21 +232,87 @@ struct TcpServer::Impl {
         c.fd = std::move(fd);
         c.id = id;
         ++count;
-        handler.on_open(id, peer_of(ss));
+        c.peer = peer_of(ss);
+        c.peer.accepted = Clock::now();
+        if (!l.tls) {
+            handler.on_open(id, c.peer);
+            return;
+        }
+        c.peer.tls = true;
+        c.phase = Phase::Handshake;
+        c.tls = std::make_unique<TlsStream>(l.tls->get(), raw);
+        if (!c.tls->ok()) {
+            handler.on_handshake_failed(c.peer, "cannot start TLS: " + tls_error_text());
+            close_conn(c);
+            return;
+        }
+        c.handshake_timer = reactor.add_timer(c.peer.accepted + kHandshakeTimeout, [this, id] {
+            Conn* conn = find(id);
+            if (!conn || conn->phase != Phase::Handshake) return;
+            conn->handshake_timer = 0;
+            handler.on_handshake_failed(conn->peer, "handshake not finished in 10 s");
+            close_conn(*conn);
+        });
+        c.readable = true;  // the ClientHello may be there already
+        step_handshake(c);
+    }
+
+    // Moves a TLS handshake on as far as the socket allows; the handler hears of the connection
+    // once it is done (HELLO is its first line), or never, if it fails.
+    void step_handshake(Conn& c) {
+        const IoResult r = c.tls->handshake();
+        switch (r.status) {
+            case IoStatus::Ok: {
+                reactor.cancel_timer(c.handshake_timer);
+                c.handshake_timer = 0;
+                c.phase = Phase::Open;
+                // Application data may have come with the last handshake record, inside OpenSSL
+                // where no epoll event will report it.
+                c.readable = true;
+                const ConnId id = c.id;
+                handler.on_open(id, c.peer);
+                if (find(id)) serve(id);
+                return;
+            }
+            case IoStatus::WantRead:
+                c.readable = false;
+                return;
+            case IoStatus::WantWrite:
+                c.writable = false;
+                return;
+            case IoStatus::Eof:
+            case IoStatus::Error:
+                handler.on_handshake_failed(c.peer, c.tls->error());
+                close_conn(c);  // OpenSSL has written its alert, if it had one to send
+                return;
+        }
     }
 
     // ---- events -----------------------------------------------------------------------------
 
     void on_conn_event(int fd, std::uint32_t ev) {
         Conn& c = conns[static_cast<std::size_t>(fd)];
-        if (c.id == 0 || c.doomed) return;
+        if (c.id == 0 || c.doomed()) return;
         const ConnId id = c.id;
         // Errors and hang-ups show up as a read or write result; let those paths see them.
         if (ev & (EPOLLERR | EPOLLHUP)) c.readable = c.writable = c.rdhup = true;
         if (ev & EPOLLRDHUP) c.readable = c.rdhup = true;
         if (ev & EPOLLIN) c.readable = true;
         if (ev & EPOLLOUT) c.writable = true;
-        if (c.writable && (!c.out.empty() || c.closing)) {
+        if (c.phase == Phase::Handshake) {
+            if (c.readable || c.writable) step_handshake(c);
+            return;
+        }
+        // TLS crosses directions: a write may wait for input, a read for the socket to drain.
+        if (c.write_wants_read && c.readable) {
+            c.write_wants_read = false;
+            c.writable = true;
+        }
+        if (c.read_wants_write && c.writable) {
+            c.read_wants_write = false;
+            c.readable = true;
+        }
+        if (c.writable && (!c.out.empty() || c.closing())) {
             write_out(c);
             if (!find(id)) return;
         }
@@ -265,7 +359,7 @@ struct TcpServer::Impl {
         std::size_t taken = handler.on_data(id, data);
         c = find(id);
         if (!c) return false;
-        if (c->closing || c->doomed) return true;  // the rest will never be offered: keep nothing
+        if (c->closing() || c->doomed()) return true;  // the rest will never be offered: keep nothing
         taken = std::min(taken, data.size());
         if (taken < data.size()) {
             if (held.empty()) {
@@ -282,9 +376,9 @@ struct TcpServer::Impl {
     // Reads and offers input until EAGAIN, pause, throttle or the per-turn budget.
     void serve(ConnId id) {
         Conn* c = find(id);
-        if (!c || c->doomed) return;
-        if (c->closing) {
-            if (c->draining) discard_input(*c);
+        if (!c || c->doomed()) return;
+        if (c->closing()) {
+            if (c->draining()) discard_input(*c);
             return;
         }
         if (c->paused) return;
@@ -295,7 +389,7 @@ struct TcpServer::Impl {
         std::size_t budget = kReadBudget;
         for (;;) {
             c = find(id);
-            if (!c || c->doomed || c->closing || c->paused) return;
+            if (!c || c->doomed() || c->closing() || c->paused) return;
             if (c->eof) {
                 finish_eof(id);
                 return;
@@ -307,25 +401,43 @@ struct TcpServer::Impl {
                 return;
             }
             const std::size_t want = std::min(kScratch, budget);
-            const ssize_t n = ::read(c->fd.get(), scratch.get(), want);
-            if (n > 0) {
-                budget -= static_cast<std::size_t>(n);
-                // A short read drained the socket; new bytes bring a new edge. Unless the FIN is
-                // already queued: that brings no edge, so read on to see the 0.
-                if (static_cast<std::size_t>(n) < want && !c->rdhup) c->readable = false;
-                if (!offer(id, {scratch.get(), static_cast<std::size_t>(n)})) return;
-            } else if (n == 0) {
-                c->eof = true;
-                c->readable = false;
-            } else if (errno == EINTR) {
-                continue;
-            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->readable = false;
-                return;
-            } else {
-                doom(*c, CloseReason::Error);
-                return;
+            const IoResult r = read_some(*c, want);
+            switch (r.status) {
+                case IoStatus::Ok:
+                    budget -= r.n;
+                    // A short read drained the socket; new bytes bring a new edge. Unless the FIN
+                    // is already queued: that brings no edge, so read on to see the 0. Not with
+                    // TLS: OpenSSL may hold more records, so read until it wants to read.
+                    if (r.n < want && !c->rdhup && !c->tls) c->readable = false;
+                    if (!offer(id, {scratch.get(), r.n})) return;
+                    break;
+                case IoStatus::Eof:
+                    c->eof = true;
+                    c->readable = false;
+                    break;
+                case IoStatus::WantRead:
+                    c->readable = false;
+                    return;
+                case IoStatus::WantWrite:
+                    c->read_wants_write = true;
+                    c->readable = false;
+                    return;
+                case IoStatus::Error:
+                    doom(*c, CloseReason::Error);
+                    return;
             }
+        }
+    }
+
+    IoResult read_some(Conn& c, std::size_t want) {
+        if (c.tls) return c.tls->read(scratch.get(), want);
+        for (;;) {
+            const ssize_t n = ::read(c.fd.get(), scratch.get(), want);
+            if (n > 0) return {IoStatus::Ok, static_cast<std::size_t>(n)};
+            if (n == 0) return {IoStatus::Eof};
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::WantRead};
+            return {IoStatus::Error};
         }
     }
 
@@ -334,7 +446,7 @@ struct TcpServer::Impl {
     void finish_eof(ConnId id) {
         for (;;) {
             Conn* c = find(id);
-            if (!c || c->doomed || c->closing || c->paused) return;
+            if (!c || c->doomed() || c->closing() || c->paused) return;
             if (c->in.empty() || c->stuck) {
                 doom(*c, CloseReason::PeerClosed);
                 return;
@@ -368,7 +480,7 @@ struct TcpServer::Impl {
 
     void write_out(Conn& c) {
         write_some(c);
-        if (c.id != 0 && c.paced && !c.drain_due && !c.doomed && !c.closing &&
+        if (c.id != 0 && c.paced && !c.drain_due && !c.doomed() && !c.closing() &&
             c.out.size() < opts.paced_low_water) {
             c.drain_due = true;
             drained.push_back(c.id);
@@ -376,6 +488,10 @@ struct TcpServer::Impl {
     }
 
     void write_some(Conn& c) {
+        if (c.tls) {
+            write_tls(c);
+            return;
+        }
         while (!c.out.empty()) {
             const std::size_t before = c.out.size();
             const ssize_t n = c.out.write_to(c.fd.get());
@@ -397,31 +513,75 @@ struct TcpServer::Impl {
                 c.writable = false;
                 return;
             }
-            if (c.closing) {
+            if (c.closing()) {
                 close_conn(c);
             } else {
                 doom(c, CloseReason::Error);
             }
             return;
         }
-        if (c.closing && !c.draining) start_drain(c);
+        if (c.closing() && !c.draining()) start_drain(c);
+    }
+
+    // The ring's contiguous run goes to SSL_write whole, so records are full (16 KiB) however
+    // small the lines that made it; nothing is written per line.
+    void write_tls(Conn& c) {
+        while (!c.out.empty()) {
+            const std::string_view chunk = c.out.first();
+            const IoResult r = c.tls->write(chunk);
+            switch (r.status) {
+                case IoStatus::Ok:
+                    // With partial writes OpenSSL returns after each record: a short count is no
+                    // sign of a full socket, so go on until it says WANT_WRITE.
+                    c.out.consume(r.n);
+                    c.exempt -= std::min(c.exempt, r.n);
+                    continue;
+                case IoStatus::WantWrite:
+                    c.writable = false;
+                    return;
+                case IoStatus::WantRead:
+                    c.write_wants_read = true;
+                    c.writable = false;
+                    return;
+                case IoStatus::Eof:
+                case IoStatus::Error:
+                    if (c.closing())
+                        close_conn(c);
+                    else
+                        doom(c, CloseReason::Error);
+                    return;
+            }
+        }
+        if (c.closing() && !c.draining()) start_drain(c);
     }
 
     // Output is out: send our FIN, then read until the peer's, so unread input cannot turn the
     // close into a reset that destroys the bytes just written.
     void start_drain(Conn& c) {
+        if (c.tls && !c.notify_sent) {  // close_notify first, then the FIN
+            const IoResult r = c.tls->shutdown();
+            if (r.status == IoStatus::WantWrite) {
+                c.writable = false;
+                return;
+            }
+            if (r.status != IoStatus::Ok) {
+                close_conn(c);
+                return;
+            }
+            c.notify_sent = true;
+        }
         if (c.eof || ::shutdown(c.fd.get(), SHUT_WR) != 0) {
             close_conn(c);
             return;
         }
-        c.draining = true;
+        c.phase = Phase::Draining;
         c.readable = true;
         discard_input(c);
     }
 
     void doom(Conn& c, CloseReason why) {
-        if (c.doomed) return;
-        c.doomed = true;
+        if (c.doomed()) return;
+        c.phase = Phase::Doomed;
         c.reason = why;
         // A peer that only half-closed may still read the replies to what it sent last.
         if (why != CloseReason::PeerClosed) {
@@ -446,7 +606,7 @@ struct TcpServer::Impl {
 
     void begin_close_after_flush(Conn& c) {
         unpace(c);
-        c.closing = true;
+        c.phase = Phase::Closing;
         std::string().swap(c.in);
         const ConnId id = c.id;
         const auto linger = std::chrono::milliseconds(std::max(0, opts.close_linger_ms));
@@ -461,9 +621,12 @@ struct TcpServer::Impl {
         mark_dirty(c);
     }
 
+    std::string open_listener(const std::string& bind_address, std::uint16_t port, TlsContext* tls);
+
     void close_conn(Conn& c) {
         if (c.id == 0) return;
         if (c.linger_timer != 0) reactor.cancel_timer(c.linger_timer);
+        if (c.handshake_timer != 0) reactor.cancel_timer(c.handshake_timer);
         reactor.remove(c.fd.get());
         c = Conn{};  // closes the fd, frees the buffers
         --count;
@@ -478,18 +641,17 @@ struct TcpServer::Impl {
                 Conn* c = find(id);
                 if (!c) continue;
                 c->dirty = false;
-                if ((c->doomed && c->reason != CloseReason::PeerClosed) || !c->writable) continue;
+                if ((c->doomed() && c->reason != CloseReason::PeerClosed) || !c->writable) continue;
                 write_out(*c);
             }
             dirty_work.clear();
             closes_work.swap(closes);
             for (ConnId id : closes_work) {
                 Conn* c = find(id);
-                if (!c || !c->doomed) continue;  // closed by the handler meanwhile
+                if (!c || !c->doomed()) continue;  // closed by the handler meanwhile
                 const CloseReason why = c->reason;
                 if (why == CloseReason::PeerClosed && !c->out.empty()) {
                     // The handler is done with it; the socket lives on until the replies are out.
-                    c->doomed = false;
                     begin_close_after_flush(*c);
                 } else {
                     close_conn(*c);
@@ -502,7 +664,7 @@ struct TcpServer::Impl {
                 Conn* c = find(id);
                 if (!c) continue;
                 c->drain_due = false;
-                if (c->paced && !c->doomed && !c->closing) handler.on_drained(id);
+                if (c->paced && !c->doomed() && !c->closing()) handler.on_drained(id);
             }
             drained_work.clear();
         }
@@ -518,8 +680,17 @@ TcpServer::~TcpServer() {
 }
 
 std::string TcpServer::listen(const std::string& bind_address, std::uint16_t port) {
-    Impl& s = *impl_;
-    if (s.listener) return "already listening";
+    return impl_->open_listener(bind_address, port, nullptr);
+}
+
+std::string TcpServer::listen_tls(const std::string& bind_address, std::uint16_t port, TlsContext& tls) {
+    return impl_->open_listener(bind_address, port, &tls);
+}
+
+std::string TcpServer::Impl::open_listener(const std::string& bind_address, std::uint16_t port, TlsContext* tls) {
+    Impl& s = *this;
+    for (const auto& l : s.listeners)  // one plain port and one TLS port at most
+        if ((l->tls != nullptr) == (tls != nullptr)) return "already listening";
     sockaddr_storage ss{};
     socklen_t len = 0;
     const std::string addr = bind_address.empty() || bind_address == "*" ? "0.0.0.0"
@@ -550,21 +721,33 @@ std::string TcpServer::listen(const std::string& bind_address, std::uint16_t por
     socklen_t blen = sizeof bound;
     if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen) != 0)
         return errtext("getsockname");
-    s.bound_port = peer_of(bound).port;
-    if (!s.reactor.add(fd.get(), EPOLLIN | EPOLLET, [&s](std::uint32_t ev) { s.on_listener(ev); }))
+    auto l = std::make_unique<Listener>();
+    l->port = peer_of(bound).port;
+    l->tls = tls;
+    Listener* lp = l.get();
+    if (!s.reactor.add(fd.get(), EPOLLIN | EPOLLET, [&s, lp](std::uint32_t) { s.on_listener(*lp); }))
         return errtext("epoll_ctl");
-    s.listener = std::move(fd);
+    l->fd = std::move(fd);
+    s.listeners.push_back(std::move(l));
     return {};
 }
 
 std::uint16_t TcpServer::port() const noexcept {
-    return impl_->bound_port;
+    for (const auto& l : impl_->listeners)
+        if (!l->tls) return l->port;
+    return 0;
+}
+
+std::uint16_t TcpServer::tls_port() const noexcept {
+    for (const auto& l : impl_->listeners)
+        if (l->tls) return l->port;
+    return 0;
 }
 
 void TcpServer::send(ConnId id, std::string_view bytes) {
     Impl& s = *impl_;
     Impl::Conn* c = s.find(id);
-    if (!c || c->doomed || c->closing || bytes.empty()) return;
+    if (!c || c->doomed() || c->closing() || bytes.empty()) return;
     if (c->paced) {
         // Lines held behind a client's own reply wait for the reply, not for the client: while it
         // keeps reading (its socket took everything so far) they may pass max_outbuf, up to a
@@ -580,7 +763,7 @@ void TcpServer::send(ConnId id, std::string_view bytes) {
         // The limit is on what the kernel cannot take: a turn's fan-out may queue more than
         // max_outbuf for a reader that keeps up, so write what is queued before judging.
         if (c->writable) s.write_out(*c);
-        if (c->doomed) return;
+        if (c->doomed()) return;
         if (c->out.size() - c->exempt + bytes.size() > s.opts.max_outbuf) {
             s.doom(*c, CloseReason::OutputFull);  // on_close comes from flush(), never from here
             return;
@@ -593,7 +776,7 @@ void TcpServer::send(ConnId id, std::string_view bytes) {
 void TcpServer::begin_paced(ConnId id) {
     Impl& s = *impl_;
     Impl::Conn* c = s.find(id);
-    if (!c || c->doomed || c->closing || c->paced) return;
+    if (!c || c->doomed() || c->closing() || c->paced) return;
     c->paced = true;
     if (!c->drain_due) {
         c->drain_due = true;
@@ -604,7 +787,7 @@ void TcpServer::begin_paced(ConnId id) {
 void TcpServer::send_paced(ConnId id, std::string_view bytes) {
     Impl& s = *impl_;
     Impl::Conn* c = s.find(id);
-    if (!c || !c->paced || c->doomed || c->closing || bytes.empty()) return;
+    if (!c || !c->paced || c->doomed() || c->closing() || bytes.empty()) return;
     c->out.append(bytes);
     c->exempt += bytes.size();
     s.mark_dirty(*c);
@@ -627,7 +810,7 @@ void TcpServer::abandon_paced(ConnId id) {
 
 void TcpServer::close_after_flush(ConnId id) {
     Impl::Conn* c = impl_->find(id);
-    if (!c || c->doomed || c->closing) return;
+    if (!c || c->doomed() || c->closing()) return;
     impl_->begin_close_after_flush(*c);
 }
 
@@ -669,10 +852,15 @@ void TcpServer::flush() {
 
 void TcpServer::stop_listening() {
     Impl& s = *impl_;
-    if (!s.listener) return;
-    s.reactor.remove(s.listener.get());
-    s.listener.reset();
-    s.accept_pending = false;
+    for (auto& l : s.listeners) {
+        if (!l->fd) continue;
+        s.reactor.remove(l->fd.get());
+        l->fd.reset();
+        l->pending = false;
+    }
+    // Handshakes under way end with the listeners: their handler never heard of them.
+    for (auto& c : s.conns)
+        if (c.id != 0 && c.phase == Phase::Handshake) s.close_conn(c);
 }
 
 std::size_t TcpServer::fd_capacity() noexcept {

@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,8 @@
 #include "net/ring_buffer.hpp"
 
 namespace chat::net {
+
+class TlsContext;
 
 // Identifies a connection for its whole life; never reused within a process.
 using ConnId = std::uint64_t;
@@ -32,6 +35,8 @@ struct PeerAddress {
     std::string ip;  // numeric, e.g. "127.0.0.1" or "::1"
     std::uint16_t port = 0;
     bool loopback = false;  // 127.0.0.0/8, ::1, or ::ffff:127.x.y.z
+    bool tls = false;       // came through a TLS port (the handshake is done when the handler hears of it)
+    std::chrono::steady_clock::time_point accepted{};  // the TCP accept (before any handshake)
 };
 
 class ConnectionHandler {
@@ -45,6 +50,9 @@ public:
     // The connection went away for a reason the handler did not ask for.
     // Called once, from flush() at the end of a loop turn (never from inside send()).
     virtual void on_close(ConnId id, CloseReason why) = 0;
+    // A TLS handshake failed or timed out (10 s); the connection is closed
+    // without on_open. `reason` is OpenSSL's, for one log line.
+    virtual void on_handshake_failed(const PeerAddress&, std::string_view /*reason*/) {}
     // A paced connection (begin_paced) has fewer than paced_low_water unsent
     // paced bytes: produce more with send_paced(), or end_paced(). Called
     // from flush(), never from inside send_paced().
@@ -68,7 +76,12 @@ public:
     // Binds and listens (SO_REUSEADDR, backlog from /proc/sys/net/core/somaxconn).
     // Returns an error text, empty on success. port 0 picks a free port (see port()).
     std::string listen(const std::string& bind_address, std::uint16_t port);
-    std::uint16_t port() const noexcept;
+    // The same on a TLS port: each connection starts with a TLS handshake (at
+    // most 10 s), and the handler hears of it once that is done. The context
+    // must outlive the server; reloading it affects new handshakes only.
+    std::string listen_tls(const std::string& bind_address, std::uint16_t port, TlsContext& tls);
+    std::uint16_t port() const noexcept;      // the plain port, 0 if none
+    std::uint16_t tls_port() const noexcept;  // the TLS port, 0 if none
 
     // Appends bytes to the connection's output; they are written when the loop
     // turn ends (flush()). Unknown or closing ids are ignored. If the unsent
@@ -110,7 +123,7 @@ public:
     // Call once per loop turn (Reactor::set_before_sleep).
     void flush();
 
-    // Stops accepting (shutdown: the listener is closed).
+    // Stops accepting (shutdown: the listeners are closed); handshakes under way are dropped.
     void stop_listening();
 
     // Fd limit the server can use for clients (RLIMIT_NOFILE minus a reserve).

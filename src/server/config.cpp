@@ -18,7 +18,16 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
 
     double login_s = 30, ping_s = 120, pong_s = 60;
     app.add_option("--bind", cfg.bind, "address to listen on (IPv4 or IPv6; 0.0.0.0 for every interface)");
-    app.add_option("--port", cfg.port, "TCP port to listen on");
+    app.add_option("--port", cfg.port,
+                   "plain TCP port to listen on (0: a free port; with --tls-cert, 0 serves TLS only)");
+    app.add_option("--tls-port", cfg.tls_port, "TLS port, served when --tls-cert is given (0: a free port)");
+    app.add_option("--tls-cert", cfg.tls.cert_file,
+                   "PEM file with the server certificate and its chain; SIGHUP reloads it");
+    app.add_option("--tls-key", cfg.tls.key_file, "PEM file with the certificate's private key (default: --tls-cert)");
+    app.add_option("--tls-ciphers", cfg.tls.ciphers,
+                   "TLS 1.2 cipher list in OpenSSL's syntax (default: OpenSSL's; TLS 1.3 suites are OpenSSL's)");
+    app.add_option("--tls-min-version", cfg.tls.min_version, "oldest TLS version offered: 1.2 or 1.3")
+        ->check(CLI::IsMember({"1.2", "1.3"}));
     app.add_option("--name", cfg.name, "server name sent in HELLO");
     app.add_option("--max-line", cfg.limits.max_line, "longest client line in bytes before its LF")
         ->check(CLI::Range(16, 1 << 20));
@@ -89,6 +98,11 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
     for (auto* sub : {add, passwd, remove, list})
         if (sub->parsed()) cfg.account_action = sub->get_name();
     cfg.limits.registration_open = registration == "open";
+    if (!cfg.tls.cert_file.empty() && cfg.tls.key_file.empty()) cfg.tls.key_file = cfg.tls.cert_file;
+    if (cfg.tls.cert_file.empty() && !cfg.tls.key_file.empty()) {
+        std::fprintf(stderr, "chatd: --tls-key needs --tls-cert\n");
+        return 2;
+    }
     cfg.auth.memlimit = pw_mem_mib << 20;
     if (pw_test_cost) {
         cfg.auth.testing_minimum = true;

@@ -5,13 +5,16 @@
 #include <string>
 
 #include "server/auth_pool.hpp"
+#include "net/tls_context.hpp"
 #include "server/core.hpp"
 
 namespace chat::server {
 
 struct ServerConfig {
     std::string bind = "127.0.0.1";
-    std::uint16_t port = 5000;
+    std::uint16_t port = 5000;  // 0: a free port; with a certificate, no plain TCP (TLS only)
+    std::uint16_t tls_port = 5001;  // served when tls.cert_file is set; 0: a free port
+    net::TlsOptions tls;
     std::string name = "chatd";
     Limits limits;
     std::size_t max_outbuf = 1 << 20;

@@ -172,7 +172,8 @@ void ChatCore::on_open(ConnId id, std::string_view ip, ConnTraits traits) {
     ++from_ip;
     auto [at, _] = sessions_.try_emplace(id, id, ip, limits_.max_line, now, limits_.burst);
     at->second.takes_passwords = traits.takes_passwords;
-    schedule(now + limits_.login_timeout, id, TimerKind::Login);
+    Mono started = traits.accepted == Mono{} ? now : std::min(now, traits.accepted);
+    schedule(started + limits_.login_timeout, id, TimerKind::Login);
     LOG_INFO("connect #%llu from %s", static_cast<unsigned long long>(id), std::string(ip).c_str());
 }
 

@@ -48,6 +48,9 @@ struct ConnTraits {
     // Passwords may be taken on it: TLS, or plain TCP from a loopback address
     // (PROTOCOL.md, "Accounts"). Off: tls-required.
     bool takes_passwords = false;
+    // When the connection was accepted, if before on_open (a TLS handshake
+    // came first): the login timeout runs from here. Default: on_open.
+    Mono accepted{};
 };
 
 // What the core asks of the I/O side.

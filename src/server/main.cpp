@@ -14,6 +14,7 @@
 #include "net/reactor.hpp"
 #include "net/ring_buffer.hpp"
 #include "net/tcp_server.hpp"
+#include "net/tls_context.hpp"
 #include "server/account_tool.hpp"
 #include "server/auth_pool.hpp"
 #include "server/config.hpp"
@@ -84,13 +85,32 @@ public:
 
     int run(const ServerConfig& cfg, const StartupInfo& info) {
         core_.load(info);
-        std::string err = tcp_.listen(cfg.bind, cfg.port);
-        if (!err.empty()) {
-            LOG_ERROR("cannot listen on %s:%u: %s", cfg.bind.c_str(), cfg.port, err.c_str());
-            return 1;
+        if (!cfg.tls.cert_file.empty()) {
+            std::string err, warning;
+            tls_ = net::TlsContext::make(cfg.tls, err, warning);
+            if (!tls_) {
+                LOG_ERROR("TLS: %s", err.c_str());
+                return 1;
+            }
+            if (!warning.empty()) LOG_WARN("TLS: %s", warning.c_str());
+            LOG_INFO("TLS certificate: %s", tls_->describe().c_str());
         }
-        LOG_INFO("listening on %s:%u (max clients %zu, max per address %zu)", cfg.bind.c_str(), tcp_.port(),
-                 core_.limits().max_clients, core_.limits().max_per_ip);
+        if (!tls_ || cfg.port != 0) {
+            if (std::string err = tcp_.listen(cfg.bind, cfg.port); !err.empty()) {
+                LOG_ERROR("cannot listen on %s:%u: %s", cfg.bind.c_str(), cfg.port, err.c_str());
+                return 1;
+            }
+            LOG_INFO("listening on %s:%u (max clients %zu, max per address %zu)", cfg.bind.c_str(), tcp_.port(),
+                     core_.limits().max_clients, core_.limits().max_per_ip);
+        }
+        if (tls_) {
+            if (std::string err = tcp_.listen_tls(cfg.bind, cfg.tls_port, *tls_); !err.empty()) {
+                LOG_ERROR("cannot listen for TLS on %s:%u: %s", cfg.bind.c_str(), cfg.tls_port, err.c_str());
+                return 1;
+            }
+            LOG_INFO("listening for TLS on %s:%u (TLS %s and newer)", cfg.bind.c_str(), tcp_.tls_port(),
+                     cfg.tls.min_version.c_str());
+        }
         storage_.set_notify([this] { reactor_.post([] {}); });
         hasher_.set_notify([this] { reactor_.post([] {}); });
         if (std::string e = hasher_.start(); !e.empty()) {
@@ -101,7 +121,12 @@ public:
                  core_.limits().registration_open ? "open" : "closed",
                  core_.limits().require_account ? ", accounts only" : "", hasher_.options().opslimit,
                  hasher_.options().memlimit >> 20, hasher_.options().threads);
-        reactor_.on_signals({SIGINT, SIGTERM}, [this](int signo) { begin_shutdown(signo); });
+        reactor_.on_signals({SIGINT, SIGTERM, SIGHUP}, [this](int signo) {
+            if (signo == SIGHUP)
+                reload();
+            else
+                begin_shutdown(signo);
+        });
         reactor_.set_before_sleep([this] { end_of_turn(); });
         schedule_trim();
         reactor_.run();
@@ -114,7 +139,11 @@ public:
 
     // net::ConnectionHandler
     void on_open(net::ConnId id, const net::PeerAddress& peer) override {
-        core_.on_open(id, peer.ip, ConnTraits{peer.loopback});
+        core_.on_open(id, peer.ip, ConnTraits{peer.loopback || peer.tls, peer.accepted});
+    }
+    void on_handshake_failed(const net::PeerAddress& peer, std::string_view reason) override {
+        LOG_INFO("TLS handshake from %s failed: %.*s", peer.ip.c_str(), static_cast<int>(reason.size()),
+                 reason.data());
     }
     std::size_t on_data(net::ConnId id, std::string_view data) override { return core_.on_data(id, data); }
     void on_drained(net::ConnId id) override { core_.on_drained(id); }
@@ -195,6 +224,22 @@ private:
         });
     }
 
+    // SIGHUP: the certificate and key are read again; new handshakes use them, connections made
+    // with the old ones keep them. A file that does not load leaves the old ones in use.
+    void reload() {
+        if (!tls_) {
+            LOG_INFO("SIGHUP: nothing to reload (no TLS certificate configured)");
+            return;
+        }
+        std::string warning;
+        if (std::string err = tls_->reload(warning); !err.empty()) {
+            LOG_ERROR("SIGHUP: TLS certificate not reloaded, the old one stays in use: %s", err.c_str());
+            return;
+        }
+        if (!warning.empty()) LOG_WARN("TLS: %s", warning.c_str());
+        LOG_INFO("SIGHUP: TLS certificate reloaded: %s", tls_->describe().c_str());
+    }
+
     void begin_shutdown(int signo) {
         if (stopping_) return;
         LOG_INFO("signal %d: shutting down", signo);
@@ -207,6 +252,7 @@ private:
     }
 
     MemoryTrimmer trim_;
+    std::unique_ptr<net::TlsContext> tls_;  // outlives tcp_: its connections hold the context
     net::Reactor reactor_;
     net::TcpServer tcp_;
     Storage& storage_;
@@ -223,6 +269,8 @@ private:
 int run_server(int argc, char** argv) {
     ServerConfig cfg;
     if (int rc = parse_config(argc, argv, cfg); rc >= 0) return rc;
+    // OpenSSL writes to sockets with write(): a peer gone must be an EPIPE, not a SIGPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
     if (!cfg.account_action.empty()) return run_account_tool(cfg);
     LogLevel level = LogLevel::Info;
     parse_log_level(cfg.log_level, level);

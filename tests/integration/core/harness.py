@@ -1,6 +1,11 @@
 """Shared harness for the chatd integration tests: a real chatd process on a free
 port and line-oriented clients over real sockets (python3 standard library only).
 
+With CHATD_IT_TLS_DIR set (a directory made by scripts/cert.sh), every test
+runs over TLS instead: chatd serves TLS only (--port 0 with a certificate), and
+every client verifies the certificate for `localhost` and checks that the server
+ends each connection with a TLS close_notify.
+
 Every byte any client receives goes through check_line(): the server must never
 send a control character (C0 other than TAB and the LF that ends a line, DEL,
 C1), a CR, invalid UTF-8, or a line outside the grammar of PROTOCOL.md.
@@ -11,6 +16,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -26,6 +32,30 @@ C1_RE = re.compile("[\u0080-\u009f]")
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 stats = {"lines": 0, "bytes": 0}
+
+TLS_DIR = os.environ.get("CHATD_IT_TLS_DIR") or None
+
+
+def tls_context():
+    ctx = ssl.create_default_context(cafile=os.path.join(TLS_DIR, "ca.pem"))
+    ctx.check_hostname = True
+    return ctx
+
+
+def raw_socket(srv, timeout=None):
+    """A connected socket to the server (TLS-wrapped in a TLS run), for tests that speak bytes."""
+    s = socket.create_connection((srv.host, srv.port), timeout=timeout or TIMEOUT)
+    if TLS_DIR:
+        s = tls_context().wrap_socket(s, server_hostname="localhost")
+    return s
+
+
+def plain_only(why):
+    """Marks a test that is about plain TCP itself; a TLS run skips it and says why."""
+    def mark(test):
+        test.plain_only = why
+        return test
+    return mark
 
 
 class TestFailure(AssertionError):
@@ -127,7 +157,12 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="chatd-it-", suffix=".log", delete=False)
         env = dict(os.environ)
         env.pop("CHATD_DB", None)  # --db reads it: these tests want memory storage
-        cmd = [chatd, "--bind", bind, "--port", str(port), *[str(x) for x in extra]]
+        if TLS_DIR:  # TLS only, on the port asked for (or a free one)
+            cmd = [chatd, "--bind", bind, "--port", "0", "--tls-port", str(port),
+                   "--tls-cert", os.path.join(TLS_DIR, "server.pem"), "--tls-key", os.path.join(TLS_DIR, "server.key"),
+                   *[str(x) for x in extra]]
+        else:
+            cmd = [chatd, "--bind", bind, "--port", str(port), *[str(x) for x in extra]]
         self.cmd = cmd
         limit = None
         if nofile:
@@ -239,6 +274,10 @@ class Client:
             self.sock.bind((source, 0))
         self.sock.settimeout(TIMEOUT)
         self.sock.connect((server.host, server.port))
+        self.tls = bool(TLS_DIR)
+        self.clean_close = None  # TLS: whether the server's close came with a close_notify
+        if self.tls:
+            self.sock = tls_context().wrap_socket(self.sock, server_hostname="localhost")
         server.clients.append(self)
         self.buf = b""
         self.eof = False
@@ -266,8 +305,15 @@ class Client:
         self.sock.settimeout(remaining)
         try:
             data = self.sock.recv(65536)
+            if not data and self.tls:
+                self.clean_close = True
         except ConnectionResetError:
             data = b""
+        except ssl.SSLEOFError:  # TCP closed without a close_notify
+            data = b""
+            self.clean_close = False
+        except ssl.SSLError as e:
+            raise TestFailure(f"{self.name}: TLS error from the server: {e}")
         if not data:
             self.eof = True
             raise Closed()
@@ -372,6 +418,8 @@ class Client:
             pass
         self.close()
         check_eq(self.buf, b"", f"{self.name}: a partial line before the close")
+        if self.tls and out and out[-1].startswith("BYE"):
+            check(self.clean_close, f"{self.name}: BYE without a TLS close_notify after it")
         return out
 
     def login(self, nick):
@@ -425,9 +473,13 @@ def run(tests):
         real_init(self, *p, **kw)
 
     Server.__init__ = tracking_init
-    failed = 0
+    failed = skipped = 0
     t_all = time.monotonic()
     for t in tests:
+        if TLS_DIR and getattr(t, "plain_only", None):
+            print(f"SKIP {t.__name__} over TLS: {t.plain_only}", flush=True)
+            skipped += 1
+            continue
         t0 = time.monotonic()
         start = len(created)
         try:
@@ -443,7 +495,7 @@ def run(tests):
         finally:
             for s in created[start:]:
                 s.cleanup()
-    print(f"{len(tests) - failed}/{len(tests)} passed in {time.monotonic() - t_all:.2f} s; "
+    print(f"{len(tests) - failed - skipped}/{len(tests) - skipped} passed{f' ({skipped} skipped)' if skipped else ''} in {time.monotonic() - t_all:.2f} s; "
           f"{stats['lines']} server lines ({stats['bytes']} bytes) checked for control bytes and grammar",
           flush=True)
     sys.exit(1 if failed else 0)

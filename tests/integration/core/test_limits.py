@@ -68,6 +68,7 @@ def test_per_ip_default_and_zero(chatd):
     srv.finish()
 
 
+@H.plain_only("a connection shed for lack of fds is told so in plain text; a TLS one is closed before any handshake")
 def test_fd_exhaustion(chatd):
     """With a file-descriptor limit of 64 and the default --max-clients (what the limit allows),
     100 connections that stay open: chatd stays up, the ones it keeps work, and once they close
