@@ -24,16 +24,19 @@ class Fail(Exception):
     pass
 
 
-def start_server(path, *extra):
-    """chatd on port 0: returns (process, the port it reports), never another test's server."""
+def start_server(path, *extra, tls=False):
+    """chatd on port 0: returns (process, the port it reports), never another test's server.
+    With tls, `extra` names the certificate and the port returned is the TLS one (the only one)."""
     import tempfile
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([path, "--bind", "127.0.0.1", "--port", "0", *extra],
+    tls_args = ["--tls-port", "0"] if tls else []
+    proc = subprocess.Popen([path, "--bind", "127.0.0.1", "--port", "0", *tls_args, *extra],
                             stdout=subprocess.DEVNULL, stderr=log, env=MEMORY_ENV)
+    pattern = rb"listening for TLS on 127\.0\.0\.1:(\d+)" if tls else rb"listening on 127\.0\.0\.1:(\d+)"
     end = time.monotonic() + DEADLINE
     while time.monotonic() < end:
         log.seek(0)
-        m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", log.read())
+        m = re.search(pattern, log.read())
         if m:
             return proc, int(m.group(1))
         if proc.poll() is not None:
@@ -359,6 +362,152 @@ def run_password_on_a_terminal(args, port, password, outputs):
         os.close(master)
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def make_certs(tmp):
+    """scripts/cert.sh's CA and server certificate in tmp/tls (CHATD_TLS_DIR), a second, unrelated CA
+    in tmp/other, and two more server certificates signed by the first CA: one for "otherhost" only
+    and one for 127.0.0.1 that has expired. Returns a dict of paths."""
+    for d in ("tls", "other"):
+        subprocess.run([os.path.join(REPO, "scripts", "cert.sh")], check=True, capture_output=True,
+                       env=dict(os.environ, CHATD_TLS_DIR=os.path.join(tmp, d)))
+    ca = os.path.join(tmp, "tls")
+
+    def leaf(name, san, days):
+        key, csr, ext, pem = (os.path.join(tmp, name + suffix) for suffix in (".key", ".csr", ".ext", ".pem"))
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-subj", "/CN=" + name, "-keyout", key, "-out", csr],
+                       check=True, capture_output=True)
+        with open(ext, "w") as f:
+            f.write(f"basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName={san}\n")
+        # -days -1: valid from now until yesterday, which OpenSSL reports as expired.
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(ca, "ca.pem"),
+                        "-CAkey", os.path.join(ca, "ca.key"), "-days", str(days), "-extfile", ext, "-out", pem],
+                       check=True, capture_output=True)
+        return pem, key
+
+    return {"ca": os.path.join(ca, "ca.pem"), "good": (os.path.join(ca, "server.pem"), os.path.join(ca, "server.key")),
+            "other_ca": os.path.join(tmp, "other", "ca.pem"), "otherhost": leaf("otherhost", "DNS:otherhost", 30),
+            "expired": leaf("expired", "IP:127.0.0.1", -1)}
+
+
+def run_tls(args):
+    """chat --tls against chatd serving TLS (certificates from scripts/cert.sh in a temporary
+    CHATD_TLS_DIR): chat and accounts work over it, a 100 KB line comes back whole (many records
+    buffered inside OpenSSL); a certificate for another host, from an unknown CA (another --tls-ca,
+    or the system store), expired, and a plain TCP port are each refused with exit status 1 and the
+    reason in plain words, on standard output and stderr, without a retry or a line sent;
+    --tls-insecure connects and warns; option mistakes are usage errors."""
+    import tempfile
+
+    def chat(port, stdin_text, *extra, host="127.0.0.1", env_extra=None):
+        env = dict(os.environ, LC_ALL="C.UTF-8")
+        env.pop("CHAT_PASSWORD", None)
+        env.update(env_extra or {})
+        r = subprocess.run([args.chat, "--plain", "--host", host, "--port", str(port), *extra],
+                           input=stdin_text.encode(), capture_output=True, timeout=DEADLINE, env=env)
+        return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+    def refused(port, ca_args, words, what):
+        rc, out, err = chat(port, "esto no debe salir\n", "--tls", *ca_args, "--nick", "ana")
+        expect(rc == 1, f"{what}: exit status {rc}", out + err)
+        expect(words in out, f"{what}: the reason on standard output", out)
+        expect(words in err and err.startswith("chat: TLS: "), f"{what}: the reason on stderr", err)
+        expect("retrying" not in out and "esto no debe salir" not in out, f"{what}: retried or sent", out)
+        expect("chatd: welcome" not in out, f"{what}: went on after the refusal", out)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        certs = make_certs(tmp)
+        ca = ["--tls-ca", certs["ca"]]
+        servers = []
+
+        def serve(cert, *extra):
+            proc, port = start_server(args.chatd, "--tls-cert", cert[0], "--tls-key", cert[1], *extra, tls=True)
+            servers.append(proc)
+            return port
+
+        try:
+            port = serve(certs["good"], "--max-line", "200000")
+            big = "tls" + "x" * 100000
+            rc, out, err = chat(port, f"hola por tls\n{big}\n", "--tls", *ca, "--nick", "ana")
+            expect(rc == 0, f"TLS: exit status {rc}", out + err)
+            expect(f"connecting to 127.0.0.1:{port} over TLS" in out, "TLS: the attempt says TLS", out)
+            expect(re.search(r"--- TLS: TLSv1\.[23] \S+, certificate for localhost, 127\.0\.0\.1, ::1 from "
+                             r"chatd test CA, verified\n", out), "TLS: version, cipher and certificate logged", out)
+            expect(" <ana> hola por tls" in out, "TLS: the public message", out)
+            expect(f" <ana> {big}\n" in out, "TLS: the 100 KB line came back whole", out[-300:])
+            expect("server closes the connection" in out.splitlines()[-1], "TLS: BYE last", out[-300:])
+            expect(err == "", "TLS: something on stderr", err)
+
+            # A host name: checked against the DNS names and sent as SNI (where localhost is 127.0.0.1).
+            if socket.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)[0][4][0] == "127.0.0.1":
+                rc, out, err = chat(port, "hola localhost\n", "--tls", *ca, "--nick", "leo", host="localhost")
+                expect(rc == 0 and " <leo> hola localhost" in out, f"--host localhost: exit status {rc}", out + err)
+
+            # Accounts over TLS: register, then log in with the password from the environment.
+            rc, out, err = chat(port, "/registrar Clave-Por-TLS-77\n", "--tls", *ca, "--nick", "pepa")
+            expect(rc == 0 and "pepa is now a registered account" in out, f"TLS register: exit status {rc}", out)
+            rc, out, err = chat(port, "dentro con cuenta\n", "--tls", *ca, "--nick", "pepa",
+                                env_extra={"CHAT_PASSWORD": "Clave-Por-TLS-77"})
+            expect(rc == 0 and " <pepa> dentro con cuenta" in out, f"TLS login: exit status {rc}", out + err)
+            expect("Clave-Por-TLS-77" not in out + err, "a password in the output", out + err)
+
+            # Not the CA that signed it: another private one, or the system's store.
+            refused(port, ["--tls-ca", certs["other_ca"]], "signed by an unknown certificate authority", "other CA")
+            refused(port, [], "signed by an unknown certificate authority", "system store")
+
+            # A certificate for another host name, and an expired one.
+            refused(serve(certs["otherhost"]), ca, "not for the address 127.0.0.1 (it is for otherhost)", "wrong host")
+            refused(serve(certs["expired"]), ca, "the server's certificate has expired", "expired")
+
+            # --tls-insecure takes even the wrong host, and says so loudly.
+            rc, out, err = chat(serve(certs["otherhost"]), "sin verificar\n", "--tls", "--tls-insecure", "--nick", "ana")
+            expect(rc == 0 and " <ana> sin verificar" in out, f"--tls-insecure: exit status {rc}", out + err)
+            expect("!!! WARNING: --tls-insecure: the server's certificate is NOT verified" in out,
+                   "--tls-insecure: the warning in the log", out)
+            expect(err.startswith("chat: WARNING: --tls-insecure"), "--tls-insecure: the warning on stderr", err)
+            expect("NOT VERIFIED (--tls-insecure)" in out, "--tls-insecure: the TLS line says so", out)
+
+            # A plain TCP server answered with TLS.
+            plain_server, plain_port = start_server(args.chatd)
+            servers.append(plain_server)
+            rc, out, err = chat(plain_port, "hola\n", "--tls", *ca, "--nick", "ana")
+            expect(rc == 1 and "did not answer in TLS" in out, f"TLS to plain: exit status {rc}", out + err)
+            expect("chatd: welcome" not in out, "TLS to plain: fell back to plain TCP", out)
+
+            # Option mistakes, before connecting.
+            for extra, words in ((ca, "--tls-ca needs --tls"), (["--tls-insecure"], "--tls-insecure needs --tls"),
+                                 (["--tls", "--tls-insecure", *ca], "contradict"),
+                                 (["--tls", "--tls-ca", os.path.join(tmp, "missing.pem")], "No such file"),
+                                 (["--tls", "--tls-ca", os.path.join(tmp, "otherhost.ext")], "no PEM certificate")):
+                rc, out, err = chat(port, "", *extra, "--nick", "ana")
+                expect(rc == 2 and words in err and "connecting" not in out, f"{extra}: exit status {rc}", out + err)
+
+            # Losing a TLS server: it says BYE and sends close_notify, so the end is a clean one. A
+            # server of its own: the first one's history holds the 100 KB line, more than a pipe holds.
+            port = serve(certs["good"])
+            client = subprocess.Popen([args.chat, "--plain", "--tls", *ca, "--port", str(port), "--nick", "eva"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      env=dict(os.environ, LC_ALL="C.UTF-8"))
+            try:
+                seen = read_until(client.stdout.fileno(), b"", b"hola eva", "TLS: eva's welcome")
+                stop(servers[-1])
+                rc = client.wait(DEADLINE)
+                rest = (seen + client.stdout.read()).decode("utf-8", "replace")
+                expect(rc == 1 and "connection lost: the server closed the connection" in rest,
+                       f"lost TLS server: exit status {rc}", rest)
+                expect("close_notify" not in rest, "lost TLS server: no close_notify", rest)
+            finally:
+                if client.poll() is None:
+                    client.kill()
+                    client.wait()
+                client.stdin.close()
+                client.stdout.close()
+        finally:
+            for proc in servers:
+                stop(proc)
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--chatd", required=True)
@@ -369,6 +518,7 @@ def main():
         run_long_lines(args)
         run_accounts(args)
         run_closed_servers(args)
+        run_tls(args)
     except (Fail, subprocess.TimeoutExpired) as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
