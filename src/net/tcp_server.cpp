@@ -627,6 +627,9 @@ struct TcpServer::Impl {
         if (c.id == 0) return;
         if (c.linger_timer != 0) reactor.cancel_timer(c.linger_timer);
         if (c.handshake_timer != 0) reactor.cancel_timer(c.handshake_timer);
+        // Every close of a TLS session says so (a slow consumer cut, a linger that ran out), best
+        // effort: one nonblocking try, into whatever room the socket has.
+        if (c.tls && c.tls->handshake_done() && !c.notify_sent) (void)c.tls->shutdown();
         reactor.remove(c.fd.get());
         c = Conn{};  // closes the fd, frees the buffers
         --count;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "chatd_version.hpp"
 #include "server/log.hpp"
 
 namespace chat::server {
@@ -13,6 +14,7 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
         "chatd: a chat server for many clients on one machine.\n"
         "Speaks the line protocol of docs/protocol.md; try it with `nc localhost 5000`.\n"
         "Every option can also be set in the --config file (INI: key = value, same names without --)."};
+    app.set_version_flag("--version", "chatd " CHATD_VERSION);
     app.set_config("--config", "", "read options from this INI file");
     app.option_defaults()->always_capture_default();
 
