@@ -7,6 +7,8 @@
 #   scripts/bench.sh                 everything (about 20-25 minutes on 2 cores)
 #   QUICK=1 scripts/bench.sh         shorter runs, 1 repetition (a few minutes)
 #   SERVERS="chatd ngircd" RUNS=5 BUILD=build-x scripts/bench.sh
+# Then chatd alone: storage (scripts/bench-storage.sh, SKIP_STORAGE=1 skips it)
+# and accounts (scripts/bench-auth.sh, about 15-20 minutes more, SKIP_AUTH=1 skips it).
 # Server and load run on different CPUs (taskset) when there are two or more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -220,4 +222,8 @@ echo "bench: CSV in $csv and $sweep_csv" >&2
 # Storage: batched against one commit per message, and p99 with and without the database.
 if [[ "${SKIP_STORAGE:-0}" != 1 ]]; then
   RUNS=$RUNS scripts/bench-storage.sh "$BUILD" || echo "bench: storage figures failed" >&2
+fi
+# Accounts: password checks per second, and the fan-out's p99 while 500 account logins arrive at once.
+if [[ "${SKIP_AUTH:-0}" != 1 ]]; then
+  RUNS=$RUNS scripts/bench-auth.sh "$BUILD" || echo "bench: accounts figures failed" >&2
 fi
