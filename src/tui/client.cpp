@@ -121,7 +121,10 @@ void Client::on_socket(short revents) {
         if (done_) break;
     }
     if (!lines.empty()) dirty_ = true;
-    if (r == Connection::Result::Closed) lost(conn_.error());
+    if (r == Connection::Result::Closed) {
+        lost(conn_.error());
+        dirty_ = true;  // a refused certificate leaves no countdown to redraw the screen
+    }
     if (opt_.plain) pump_plain();
 }
 

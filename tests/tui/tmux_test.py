@@ -34,20 +34,26 @@ class Server:
     is drawn below the kernel's ephemeral range, so no other test's server started with
     --port 0 can be handed it while this one is down; a port in use is skipped."""
 
-    def __init__(self, path):
-        self.path, self.port, self.proc = path, 0, None
+    def __init__(self, path, tls=None):
+        # tls: (certificate, key); then the port kept is the TLS one, the only one served.
+        self.path, self.port, self.proc, self.tls = path, 0, None, tls
 
     def start(self):
         import random
         for _ in range(50):
             port = self.port or random.randrange(20000, 32000)
             log = tempfile.TemporaryFile()
-            self.proc = subprocess.Popen([self.path, "--bind", "127.0.0.1", "--port", str(port)],
-                                         stdout=subprocess.DEVNULL, stderr=log, env=MEMORY_ENV)
+            cmd = [self.path, "--bind", "127.0.0.1", "--port", str(port)]
+            listening = rb"listening on 127\.0\.0\.1:%d\b" % port
+            if self.tls:
+                cmd = [self.path, "--bind", "127.0.0.1", "--port", "0", "--tls-port", str(port),
+                       "--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+                listening = rb"listening for TLS on 127\.0\.0\.1:%d\b" % port
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=MEMORY_ENV)
             end = time.monotonic() + DEADLINE
             while time.monotonic() < end:
                 log.seek(0)
-                if re.search(rb"listening on 127\.0\.0\.1:%d\b" % port, log.read()):
+                if re.search(listening, log.read()):
                     self.port = port
                     return
                 if self.proc.poll() is not None:
@@ -506,6 +512,59 @@ def run_accounts(args, tmpdir):
         server.stop()
 
 
+def run_tls(args, tmpdir):
+    """--tls on the full screen: the status bar names the TLS version, a server restart is
+    followed by a new handshake and login; a certificate from an unknown CA is refused on the
+    screen, not retried, and repeated on the terminal after Ctrl-C (exit status 1);
+    --tls-insecure is flagged in the status bar and the log."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    dirs = {d: os.path.join(tmpdir, d) for d in ("tls", "other")}
+    for d in dirs.values():
+        subprocess.run([os.path.join(repo, "scripts", "cert.sh")], check=True, capture_output=True,
+                       env=dict(os.environ, CHATD_TLS_DIR=d))
+    server = Server(args.chatd, tls=(os.path.join(dirs["tls"], "server.pem"), os.path.join(dirs["tls"], "server.key")))
+    tmux = Tmux(tmpdir)
+    try:
+        server.start()
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --tls --host 127.0.0.1 --port {server.port}"
+        wrap = "{cmd}; echo chat-exit=$?; exec sleep 600"
+        tmux.session("t", "sh -c " + sh_quote(wrap.format(cmd=f"{chat} --tls-ca {dirs['tls']}/ca.pem --nick tina")))
+        bar = re.compile(r" 127\.0\.0\.1:%d TLSv1\.[23] \| tina \(disponible\) \| online" % server.port)
+        t = "t"
+        screen = tmux.wait(t, lambda s: bar.search(s), "TLS in the status bar")
+        check(re.search(r"--- TLS: TLSv1\.[23] \S+, certificate for localhost", screen), "the TLS line in the log", screen)
+        tmux.text(t, "hola cifrado")
+        tmux.keys(t, "Enter")
+        tmux.wait_for(t, "<tina> hola cifrado")
+
+        # A restart: the client reconnects, with a new handshake, and logs in again.
+        server.stop()
+        tmux.wait_for(t, "reconnecting in")
+        server.start()
+        tmux.wait(t, lambda s: bar.search(s) and len(re.findall(r"--- TLS: TLSv1", s)) == 2, "a second handshake")
+
+        tmux.session("u", "sh -c " + sh_quote(wrap.format(cmd=f"{chat} --tls-ca {dirs['other']}/ca.pem --nick uma")))
+        screen = tmux.wait_for("u", "the client does not retry")
+        flat = " ".join(re.sub(r"│.*", "", screen).split())  # the log's wrapped lines joined
+        check("signed by an unknown certificate authority" in flat and "| closed" in screen,
+              "the refusal on the screen", screen)
+        tmux.keys("u", "C-c")
+        screen = tmux.wait_for("u", "chat-exit=1")
+        check("chat: TLS: the server's certificate is signed by an unknown" in screen,
+              "the refusal repeated on the terminal", screen)
+
+        tmux.session("i", "sh -c " + sh_quote(wrap.format(cmd=f"{chat} --tls-insecure --nick ines")))
+        i = "i"
+        screen = tmux.wait(i, lambda s: "TLSv1" in s and "UNVERIFIED | ines (disponible) | online" in s,
+                           "UNVERIFIED in the status bar")
+        check("WARNING: --tls-insecure" in screen, "the warning in the log", screen)
+        tmux.keys(i, "C-c")
+        tmux.wait_for(i, "chat-exit=0")
+    finally:
+        tmux.kill()
+        server.stop()
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -522,6 +581,7 @@ def main():
         try:
             run(args, tmpdir)
             run_accounts(args, tmpdir)
+            run_tls(args, tmpdir)
         except Fail as e:
             print(f"FAIL: {e}", file=sys.stderr)
             return 1
