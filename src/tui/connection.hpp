@@ -21,6 +21,9 @@ public:
     static constexpr std::size_t kMaxServerLine = tui::kMaxServerLine;
 
     Connection() : reader_(kMaxServerLine) {}
+    ~Connection() { close(); }  // a TLS session still up ends with a close_notify
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
 
     // Every connection opened from now on speaks TLS with `ctx` (which
     // outlives this object); null: plain TCP.
