@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Soak test of chatd: well-behaved clients that check delivery and order,
+TLS clients good and bad (soak_tls.py),
 hostile clients of every kind, and a sampler of chatd's RSS, fds and CPU.
 
 Traffic goes only to 127.0.0.1 (clients bind source addresses in 127/8 so the
@@ -22,6 +23,8 @@ import struct
 import subprocess
 import sys
 import time
+
+import soak_tls
 
 HOST = "127.0.0.1"
 
@@ -516,7 +519,7 @@ async def sampler(pid, deadline, rows):
 START = 0.0
 
 
-async def run(args, port, pid):
+async def run(args, port, pid, tls_port=None, certs=None):
     global START
     loop = asyncio.get_running_loop()
     START = loop.time()
@@ -545,6 +548,10 @@ async def run(args, port, pid):
     for t in range(2):
         tasks.append(asyncio.ensure_future(garbage(port, t, hostile_end)))
     tasks.append(asyncio.ensure_future(reconnect_storm(port, 0, hostile_end)))
+    if tls_port:
+        for t in range(3):
+            tasks.append(asyncio.ensure_future(
+                soak_tls.tls_hostile(S, guarded, check_line, HOST, tls_port, certs, t, hostile_end)))
     tasks.append(asyncio.ensure_future(limits_wave(port, hostile_end, args.max_per_ip, args.fd_limit,
                                                    max(15, args.seconds // 6))))
     await asyncio.sleep(max(0, deadline - loop.time()))
@@ -637,7 +644,14 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
     log_path = os.path.splitext(args.csv)[0] + ".chatd.log"
     log = open(log_path, "wb")
-    cmd = [args.chatd, "--bind", HOST, "--port", "0", "--max-clients", str(args.max_clients),
+    certs = soak_tls.make_certs()
+    # With a certificate, --port 0 would mean "TLS only": the plain port is picked here.
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        plain_port = probe.getsockname()[1]
+    cmd = [args.chatd, "--bind", HOST, "--port", str(plain_port), "--tls-port", "0",
+           "--tls-cert", os.path.join(certs, "server.pem"), "--tls-key", os.path.join(certs, "server.key"),
+           "--max-clients", str(args.max_clients),
            "--max-per-ip", str(args.max_per_ip), "--login-timeout", "10", "--max-outbuf", "262144",
            "--log-level", "info"]
     # Storage: in memory, or the database CHATD_DB names (chatd reads it from the environment).
@@ -645,9 +659,9 @@ def main():
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limit_fds)
     rc_chatd = None
     try:
-        port = None
+        port = tls_port = None
         t_end = time.monotonic() + 20
-        while time.monotonic() < t_end:
+        while time.monotonic() < t_end and not (port and tls_port):
             line = proc.stderr.readline()
             if not line:
                 break
@@ -655,15 +669,17 @@ def main():
             m = re.search(rb"listening on \S+?:(\d+)", line)
             if m:
                 port = int(m.group(1))
-                break
-        if not port:
+            m = re.search(rb"listening for TLS on \S+?:(\d+)", line)
+            if m:
+                tls_port = int(m.group(1))
+        if not (port and tls_port):
             print("soak: chatd did not start (see %s)" % log_path, file=sys.stderr)
             return 2
         # The rest of chatd's log goes to the file without blocking it.
         pump = subprocess.Popen(["cat"], stdin=proc.stderr, stdout=log)
-        print("soak: chatd pid %d on port %d, fd limit %d, %d s, seed %d"
-              % (proc.pid, port, args.fd_limit, args.seconds, seed), flush=True)
-        rows, lat = asyncio.run(run(args, port, proc.pid))
+        print("soak: chatd pid %d on port %d (TLS %d), fd limit %d, %d s, seed %d"
+              % (proc.pid, port, tls_port, args.fd_limit, args.seconds, seed), flush=True)
+        rows, lat = asyncio.run(run(args, port, proc.pid, tls_port, certs))
         proc.send_signal(signal.SIGTERM)
         try:
             rc_chatd = proc.wait(15)
