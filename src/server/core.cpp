@@ -276,10 +276,19 @@ void ChatCore::handle_nick(Session& s, std::string_view line) {
     storage_.submit(LoginRequest{t, std::string(nick), s.key, now_s(), !limits_.require_account, {}});
 }
 
-void ChatCore::wait_for(Session& s, Token token) {
+void ChatCore::wait_for(Session& s, Token token, Asked why, std::string nick) {
     s.waiting = token;
-    waiting_.emplace(token, s.id);
+    waits_.emplace(token, Wait{s.id, why, std::move(nick)});
     io_.pause(s.id);
+}
+
+// The request `token` was answered: who waited for it and why (false: nobody any more).
+bool ChatCore::take_wait(Token token, Wait& out) {
+    auto it = waits_.find(token);
+    if (it == waits_.end()) return false;
+    out = std::move(it->second);
+    waits_.erase(it);
+    return true;
 }
 
 void ChatCore::finish_wait(Session& s) {
@@ -306,15 +315,9 @@ void ChatCore::on_reply(StorageReply reply) {
         return;
     }
     Token token = std::visit([](const auto& r) { return r.token; }, reply);
-    auto it = waiting_.find(token);
-    if (it == waiting_.end()) return;
-    ConnId id = it->second;
-    waiting_.erase(it);
-    Lookup asked{Asked::Profile, {}};  // the nick a /perfil or a private message asked for, as typed
-    if (auto a = asked_.find(token); a != asked_.end()) {
-        asked = std::move(a->second);
-        asked_.erase(a);
-    }
+    Wait asked;
+    if (!take_wait(token, asked)) return;
+    ConnId id = asked.id;
     Session* s = find(id);
     if (!s || s->waiting != token) {
         // The client left while storage worked; a login that storage
@@ -463,8 +466,7 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
                 }
             }
             Token t = next_token_++;
-            wait_for(s, t);
-            asked_[t] = Lookup{Asked::Profile, std::string(c.arg)};
+            wait_for(s, t, Asked::Profile, std::string(c.arg));
             storage_.submit(ProfileRequest{t, std::move(key)});
             break;
         }
@@ -559,8 +561,7 @@ void ChatCore::private_message(Session& s, std::string_view nick, std::string_vi
     if (!to) {
         // The error names the user as first spelled, which only storage knows for one offline.
         Token t = next_token_++;
-        wait_for(s, t);
-        asked_[t] = Lookup{Asked::Recipient, std::string(nick)};
+        wait_for(s, t, Asked::Recipient, std::string(nick));
         storage_.submit(ProfileRequest{t, proto::fold_nick(nick)});
         return;
     }
@@ -612,11 +613,7 @@ void ChatCore::erase(ConnId id) {
         auto k = by_key_.find(s.key);
         if (k != by_key_.end() && k->second == id) by_key_.erase(k);
     }
-    if (s.waiting) {
-        waiting_.erase(s.waiting);
-        asked_.erase(s.waiting);
-        hashing_.erase(s.waiting);
-    }
+    if (s.waiting) waits_.erase(s.waiting);
     auto ip = per_ip_.find(s.ip);
     if (ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
     sessions_.erase(it);
@@ -726,9 +723,7 @@ void ChatCore::shutdown() {
     by_key_.clear();
     online_.clear();
     per_ip_.clear();
-    waiting_.clear();
-    asked_.clear();
-    hashing_.clear();
+    waits_.clear();
 }
 
 }  // namespace chat::server

@@ -125,10 +125,13 @@ private:
     struct PacedPart;
     struct Paced;
     // Why storage or the hasher was asked, when the reply alone does not say.
-    enum class Asked : std::uint8_t { Profile, Recipient, Verify, Register, Change };
-    struct Lookup {
-        Asked why;
-        std::string nick;  // as typed
+    enum class Asked : std::uint8_t { Plain, Profile, Recipient, Verify, Register, Change };
+    // A request in flight to storage or the hasher (tokens come from one counter): the session
+    // that waits for it, paused, and why it asked.
+    struct Wait {
+        ConnId id = 0;
+        Asked why = Asked::Plain;
+        std::string nick;  // Profile, Recipient: the nick as typed
     };
     enum class TimerKind : std::uint8_t { Login, Idle, Throttle };
     struct TimerEntry {
@@ -166,10 +169,11 @@ private:
     void password_stored(Session& s, Asked why, const SetPasswordReply& r);
     void back_to_nick(Session& s);
     bool hash_for(Session& s, Asked why, AuthRequest req);
+    bool take_wait(Token token, Wait& out);
     void drop(Session& s, std::string_view reason, std::string_view detail);  // logged-in user leaves
     void bye_and_close(Session& s, std::string_view text);
     void erase(ConnId id);
-    void wait_for(Session& s, Token token);
+    void wait_for(Session& s, Token token, Asked why = Asked::Plain, std::string nick = {});
     void finish_wait(Session& s);
     bool take_token(Session& s);
     void schedule(Mono when, ConnId id, TimerKind kind);
@@ -190,13 +194,7 @@ private:
     std::vector<Session*> online_;                    // logged-in sessions in roster order, for fan-out
     std::string paced_buf_;                           // reused for chunks of paced replies
     std::unordered_map<std::string, std::size_t> per_ip_;
-    std::unordered_map<Token, ConnId> waiting_;  // storage requests in flight
-    std::unordered_map<Token, Lookup> asked_;    // user lookups in flight: the nick as typed
-    struct HashWait {
-        ConnId id;
-        Asked why;
-    };
-    std::unordered_map<AuthToken, HashWait> hashing_;  // hasher requests in flight (the session waits on the token)
+    std::unordered_map<Token, Wait> waits_;      // storage and hasher requests in flight
     PasswordHasher* hasher_;
     AuthThrottle throttle_;
     std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;

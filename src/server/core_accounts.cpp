@@ -75,9 +75,7 @@ bool ChatCore::hash_for(Session& s, Asked why, AuthRequest req) {
         LOG_WARN("#%llu: password work refused, the hasher is full", num(s.id));
         return false;
     }
-    s.waiting = t;
-    hashing_.emplace(t, HashWait{s.id, why});
-    io_.pause(s.id);
+    wait_for(s, t, why);
     return true;
 }
 
@@ -106,10 +104,8 @@ void ChatCore::handle_password(Session& s, std::string_view line) {
 
 void ChatCore::on_auth_reply(AuthReply reply) {
     AuthToken token = std::visit([](const auto& r) { return r.token; }, reply);
-    auto it = hashing_.find(token);
-    if (it == hashing_.end()) return;  // the client left meanwhile
-    HashWait w = it->second;
-    hashing_.erase(it);
+    Wait w;
+    if (!take_wait(token, w)) return;  // the client left meanwhile
     Session* s = find(w.id);
     if (!s || s->waiting != token) return;
     s->waiting = 0;
@@ -176,8 +172,7 @@ void ChatCore::password_hashed(Session& s, Asked why, const HashReply& r) {
     }
     s.new_hash = r.hash;
     Token t = next_token_++;
-    wait_for(s, t);
-    asked_[t] = Lookup{why, {}};
+    wait_for(s, t, why);
     PasswordChange change = why == Asked::Register ? PasswordChange::Register : PasswordChange::Change;
     storage_.submit(SetPasswordRequest{t, s.user.id, change, r.hash, now_s(), {}});
 }

@@ -14,9 +14,6 @@ import struct
 import subprocess
 import tempfile
 import time
-import warnings
-
-warnings.filterwarnings("ignore", category=DeprecationWarning)  # TLS 1.0/1.1 are offered on purpose below
 
 import harness as H
 from harness import check, check_eq, parse
@@ -113,22 +110,27 @@ def test_hello_after_handshake_and_close_notify(chatd):
         rest += chunk
     check(rest.decode().splitlines()[-1] == "BYE :adios", f"BYE last: {rest!r}")
     s.close()
-    # TLS 1.1 and older are not offered.
-    old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    old.check_hostname = False
-    old.verify_mode = ssl.CERT_NONE
-    old.maximum_version = ssl.TLSVersion.TLSv1_1
+    srv.finish()
+
+
+def test_min_version_1_3(chatd):
+    """--tls-min-version 1.3: a client that offers TLS 1.2 at most is refused; 1.3 is served."""
+    certs = make_certs("v")
+    srv = TlsServer(chatd, certs, "--tls-min-version", "1.3")
+    old = ctx_for(certs)
+    old.maximum_version = ssl.TLSVersion.TLSv1_2
+    raw = socket.create_connection((srv.host, srv.port), timeout=H.TIMEOUT)
     try:
-        old.minimum_version = ssl.TLSVersion.TLSv1
-        raw = socket.create_connection((srv.host, srv.port), timeout=H.TIMEOUT)
-        try:
-            old.wrap_socket(raw, server_hostname="localhost")
-            raise H.TestFailure("a TLS 1.1 handshake succeeded")
-        except (ssl.SSLError, ConnectionResetError, OSError):
-            pass
+        old.wrap_socket(raw, server_hostname="localhost")
+        raise H.TestFailure("a TLS 1.2 handshake succeeded with --tls-min-version 1.3")
+    except ssl.SSLError:
+        pass
+    finally:
         raw.close()
-    except ValueError:
-        pass  # this Python's OpenSSL cannot even offer 1.1: nothing to check
+    s = tls_connect(srv, certs)
+    check_eq(s.version(), "TLSv1.3", "TLS 1.3 is served")
+    check(read_line(s).startswith("HELLO "), "HELLO over TLS 1.3")
+    s.close()
     srv.finish()
 
 
@@ -260,5 +262,5 @@ def test_bad_certificate_options(chatd):
 
 
 if __name__ == "__main__":
-    H.run([test_hello_after_handshake_and_close_notify, test_handshake_timeout_garbage_reset,
+    H.run([test_hello_after_handshake_and_close_notify, test_min_version_1_3, test_handshake_timeout_garbage_reset,
            test_client_hello_trickled, test_sighup_reloads_the_certificate, test_bad_certificate_options])

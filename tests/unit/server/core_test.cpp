@@ -369,6 +369,20 @@ TEST_CASE("login timeout, whatever was sent meanwhile") {
     CHECK(!h.closed.count(b));
 }
 
+TEST_CASE("the login timeout runs from the accept when the connection came through a handshake") {
+    Harness h;
+    ConnId a = h.next_id++;
+    h.core->on_open(a, "10.0.0.1", ConnTraits{true, h.mono - 8s});  // a TLS handshake took 8 s
+    CHECK(h.lines(a).at(0).rfind("HELLO ", 0) == 0);
+    h.advance(21s);
+    CHECK(!h.closed.count(a));
+    h.advance(1s);  // 30 s after the accept, 22 s after on_open
+    auto l = h.lines(a);
+    REQUIRE(l.size() == 2);
+    CHECK(l[0].rfind("ERROR login-timeout :", 0) == 0);
+    CHECK(h.closed.count(a));
+}
+
 TEST_CASE("idle: PING after 120 s, any line answers, cut 60 s later") {
     Harness h;
     ConnId a = h.login("ana");
