@@ -50,6 +50,21 @@ def raw_socket(srv, timeout=None):
     return s
 
 
+def recv_nowait(sock, n=262144):
+    """For selector loops: what a readable socket holds now, b"" at its close, None when there
+    was nothing after all. Over TLS, also what OpenSSL already holds (a selector cannot see that),
+    and a partial record counts as nothing yet."""
+    try:
+        data = sock.recv(n)
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return None
+    except ConnectionResetError:
+        return b""
+    while data and isinstance(sock, ssl.SSLSocket) and sock.pending():
+        data += sock.recv(sock.pending())
+    return data
+
+
 def plain_only(why):
     """Marks a test that is about plain TCP itself; a TLS run skips it and says why."""
     def mark(test):

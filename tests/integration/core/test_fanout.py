@@ -28,9 +28,8 @@ def pump(clients, done, timeout):
         check(time.monotonic() < deadline, f"{len(pending)} clients still waiting, e.g. {sorted(pending, key=str)[:3]}")
         for key, _ in sel.select(0.2):
             c = key.data
-            try:
-                data = c.sock.recv(262144)
-            except BlockingIOError:
+            data = H.recv_nowait(c.sock)
+            if data is None:
                 continue
             check(data != b"", f"{c.name}: connection closed")
             H.check_bytes(data, c.name)

@@ -32,9 +32,8 @@ def drain(clients, until, timeout):
         check(time.monotonic() < deadline, f"{len(pending)} clients still waiting, e.g. {sorted(pending, key=str)[:3]}: {[seen[c][-120:] for c in sorted(pending, key=str)[:2]]}")
         for key, _ in sel.select(0.2):
             c = key.data
-            try:
-                data = c.sock.recv(262144)
-            except BlockingIOError:
+            data = H.recv_nowait(c.sock)
+            if data is None:
                 continue
             check(data != b"", f"{c.name}: closed by the server")
             window = seen[c] + data
