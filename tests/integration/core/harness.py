@@ -218,6 +218,17 @@ class Server:
             lines = ["..."] + lines[-200:]
         return "\n".join(lines)
 
+    def wait_stderr(self, text, what=None, timeout=None):
+        """Waits until `text` appears in chatd's log: lines are written by a log thread, so a
+        line about an event a client has just seen may land a moment after it."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        while True:
+            log = self.stderr()
+            if text in log:
+                return log
+            check(time.monotonic() < deadline, what or f"no log line with {text!r}")
+            time.sleep(0.02)
+
     def alive(self):
         return getattr(self, "proc", None) is not None and self.proc.poll() is None
 
