@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
 #include <sodium.h>
 
 #include <cstring>
@@ -152,6 +153,14 @@ std::size_t AuthPool::pending() const {
 }
 
 void AuthPool::run() {
+    // A hash is a tenth of a second of pure CPU: on a machine with few cores, workers at the
+    // reactor's priority take its core away during a login storm and the chat's latency rises.
+    // SCHED_IDLE: a worker runs on CPU time nobody else wants, and the reactor waking up
+    // preempts it at once (nice +10 only lowers its share, and its wake-up preemption is
+    // not immediate). Under full load hashing still progresses (CFS gives idle threads a
+    // small share) and the bounded queue answers ERROR unavailable past its size.
+    sched_param none{};
+    (void)::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &none);
     for (;;) {
         AuthRequest req;
         {
