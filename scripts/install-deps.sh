@@ -19,7 +19,8 @@ pkgs=(
   procps iproute2                         # ps, ss for the scripts
   netcat-openbsd                          # nc, for the README's first chat
   scdoc man-db groff-base                 # man pages, and their test
-  systemd                                 # systemd-analyze verify of the unit in the tests
+  systemd libsystemd-dev                  # sd_notify (Type=notify, watchdog); systemd-analyze verify in the tests
+  prometheus                              # promtool check metrics, in the metrics test
 )
 for arg in "$@"; do
   case $arg in

@@ -204,6 +204,7 @@ void Reactor::run() {
             if (errno == EINTR) continue;
             break;  // EBADF/EINVAL: the loop cannot work at all
         }
+        turn_began_ = Clock::now();
         for (int i = 0; i < n; ++i) {
             const auto fd = static_cast<std::size_t>(events[i].data.u64 & 0xffffffffu);
             const auto gen = static_cast<std::uint32_t>(events[i].data.u64 >> 32);

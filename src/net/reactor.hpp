@@ -53,6 +53,8 @@ public:
     // Runs after each turn's callbacks, just before the loop sleeps again
     // (flush dirty output once per turn here).
     void set_before_sleep(Callback cb) { before_sleep_ = std::move(cb); }
+    // When this turn's events came back from epoll_wait: before_sleep measures the turn with it.
+    Clock::time_point turn_began() const noexcept { return turn_began_; }
 
     void run();   // until stop()
     void stop();  // thread-safe
@@ -89,6 +91,7 @@ private:
     sigset_t sigmask_{};
     std::function<void(int)> signal_cb_;
     Callback before_sleep_;
+    Clock::time_point turn_began_{};
     std::mutex posted_mu_;
     std::vector<Callback> posted_;
     std::vector<Callback> posted_run_;

@@ -1,5 +1,6 @@
 #include "net/tcp_server.hpp"
 
+#include "net/listen_socket.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_stream.hpp"
 
@@ -13,7 +14,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 
 namespace chat::net {
 
@@ -26,13 +26,6 @@ constexpr int kAcceptBudget = 1024;
 constexpr std::size_t kFdReserve = 32;
 constexpr std::chrono::seconds kHandshakeTimeout{10};  // PROTOCOL.md, "TLS"
 constexpr std::uint32_t kConnEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-
-int listen_backlog() {
-    std::ifstream in("/proc/sys/net/core/somaxconn");
-    int n = 0;
-    if (in >> n && n > 0) return n;
-    return SOMAXCONN;
-}
 
 PeerAddress peer_of(const sockaddr_storage& ss) {
     PeerAddress p;
@@ -131,6 +124,7 @@ struct TcpServer::Impl {
     Fd reserve;  // spent to shed one connection when the process is out of fds
     bool ready_posted = false;
     std::uint64_t shed = 0;  // connections closed unserved for lack of fds
+    TcpStats counters;       // the totals; stats() adds the phases and `shed`
     std::vector<ConnId> dirty, dirty_work;
     std::vector<ConnId> ready, ready_work;
     std::vector<ConnId> closes, closes_work;
@@ -232,6 +226,7 @@ struct TcpServer::Impl {
         c.fd = std::move(fd);
         c.id = id;
         ++count;
+        ++counters.accepted;
         c.peer = peer_of(ss);
         c.peer.accepted = Clock::now();
         if (!l.tls) {
@@ -242,6 +237,7 @@ struct TcpServer::Impl {
         c.phase = Phase::Handshake;
         c.tls = std::make_unique<TlsStream>(l.tls->get(), raw);
         if (!c.tls->ok()) {
+            ++counters.tls_failures;
             handler.on_handshake_failed(c.peer, "cannot start TLS: " + tls_error_text());
             close_conn(c);
             return;
@@ -250,6 +246,7 @@ struct TcpServer::Impl {
             Conn* conn = find(id);
             if (!conn || conn->phase != Phase::Handshake) return;
             conn->handshake_timer = 0;
+            ++counters.tls_failures;
             handler.on_handshake_failed(conn->peer, "handshake not finished in 10 s");
             close_conn(*conn);
         });
@@ -266,6 +263,7 @@ struct TcpServer::Impl {
                 reactor.cancel_timer(c.handshake_timer);
                 c.handshake_timer = 0;
                 c.phase = Phase::Open;
+                ++counters.tls_handshakes;
                 // Application data may have come with the last handshake record, inside OpenSSL
                 // where no epoll event will report it.
                 c.readable = true;
@@ -282,6 +280,7 @@ struct TcpServer::Impl {
                 return;
             case IoStatus::Eof:
             case IoStatus::Error:
+                ++counters.tls_failures;
                 handler.on_handshake_failed(c.peer, c.tls->error());
                 close_conn(c);  // OpenSSL has written its alert, if it had one to send
                 return;
@@ -430,10 +429,17 @@ struct TcpServer::Impl {
     }
 
     IoResult read_some(Conn& c, std::size_t want) {
-        if (c.tls) return c.tls->read(scratch.get(), want);
+        if (c.tls) {
+            const IoResult r = c.tls->read(scratch.get(), want);
+            if (r.status == IoStatus::Ok) counters.bytes_in += r.n;
+            return r;
+        }
         for (;;) {
             const ssize_t n = ::read(c.fd.get(), scratch.get(), want);
-            if (n > 0) return {IoStatus::Ok, static_cast<std::size_t>(n)};
+            if (n > 0) {
+                counters.bytes_in += static_cast<std::size_t>(n);
+                return {IoStatus::Ok, static_cast<std::size_t>(n)};
+            }
             if (n == 0) return {IoStatus::Eof};
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::WantRead};
@@ -500,6 +506,7 @@ struct TcpServer::Impl {
                 return;
             }
             if (n > 0) {
+                counters.bytes_out += static_cast<std::size_t>(n);
                 c.exempt -= std::min(c.exempt, static_cast<std::size_t>(n));
                 // A partial write filled the socket buffer; its draining brings an EPOLLOUT edge.
                 if (static_cast<std::size_t>(n) < before && !c.out.empty()) {
@@ -534,6 +541,7 @@ struct TcpServer::Impl {
                     // With partial writes OpenSSL returns after each record: a short count is no
                     // sign of a full socket, so go on until it says WANT_WRITE.
                     c.out.consume(r.n);
+                    counters.bytes_out += r.n;
                     c.exempt -= std::min(c.exempt, r.n);
                     continue;
                 case IoStatus::WantWrite:
@@ -583,6 +591,7 @@ struct TcpServer::Impl {
         if (c.doomed()) return;
         c.phase = Phase::Doomed;
         c.reason = why;
+        if (why == CloseReason::OutputFull) ++counters.output_full;
         // A peer that only half-closed may still read the replies to what it sent last.
         if (why != CloseReason::PeerClosed) {
             c.out.clear();
@@ -694,38 +703,11 @@ std::string TcpServer::Impl::open_listener(const std::string& bind_address, std:
     Impl& s = *this;
     for (const auto& l : s.listeners)  // one plain port and one TLS port at most
         if ((l->tls != nullptr) == (tls != nullptr)) return "already listening";
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    const std::string addr = bind_address.empty() || bind_address == "*" ? "0.0.0.0"
-                             : bind_address == "localhost"               ? "127.0.0.1"
-                                                                         : bind_address;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    if (::inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(port);
-        len = sizeof *v4;
-    } else if (::inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(port);
-        len = sizeof *v6;
-    } else {
-        return "invalid bind address: " + bind_address;
-    }
-    Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) return errtext("socket");
-    const int one = 1;
-    if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
-        return errtext("SO_REUSEADDR");
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
-        return errtext(("bind " + addr + ":" + std::to_string(port)).c_str());
-    if (::listen(fd.get(), listen_backlog()) != 0) return errtext("listen");
-    sockaddr_storage bound{};
-    socklen_t blen = sizeof bound;
-    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen) != 0)
-        return errtext("getsockname");
+    ListenSocket sock;
+    if (std::string err = open_listen_socket(bind_address, port, sock); !err.empty()) return err;
+    Fd fd = std::move(sock.fd);
     auto l = std::make_unique<Listener>();
-    l->port = peer_of(bound).port;
+    l->port = sock.port;
     l->tls = tls;
     Listener* lp = l.get();
     if (!s.reactor.add(fd.get(), EPOLLIN | EPOLLET, [&s, lp](std::uint32_t) { s.on_listener(*lp); }))
@@ -822,7 +804,10 @@ void TcpServer::close_now(ConnId id) {
 }
 
 void TcpServer::pause_reading(ConnId id) {
-    if (Impl::Conn* c = impl_->find(id)) c->paused = true;
+    Impl::Conn* c = impl_->find(id);
+    if (!c || c->paused) return;
+    c->paused = true;
+    ++impl_->counters.pauses;
 }
 
 void TcpServer::resume_reading(ConnId id) {
@@ -847,6 +832,24 @@ std::size_t TcpServer::connection_count() const noexcept {
 
 std::uint64_t TcpServer::shed_count() const noexcept {
     return impl_->shed;
+}
+
+void TcpServer::set_max_outbuf(std::size_t bytes) noexcept { impl_->opts.max_outbuf = bytes; }
+
+TcpStats TcpServer::stats() const noexcept {
+    TcpStats t = impl_->counters;
+    t.shed = impl_->shed;
+    for (const auto& c : impl_->conns) {
+        if (c.id == 0) continue;
+        switch (c.phase) {
+            case Phase::Handshake: ++t.handshaking; break;
+            case Phase::Open: ++t.open; break;
+            case Phase::Closing: ++t.closing; break;
+            case Phase::Draining: ++t.draining; break;
+            case Phase::Doomed: break;
+        }
+    }
+    return t;
 }
 
 void TcpServer::flush() {

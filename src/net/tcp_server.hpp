@@ -68,6 +68,20 @@ struct TcpServerOptions {
         16 * 1024;  // on_drained() once a paced reply's unsent bytes fall below this
 };
 
+// Counters since start and connections now, for the operator's metrics.
+struct TcpStats {
+    std::uint64_t accepted = 0;            // TCP accepts that became connections (TLS ones included)
+    std::uint64_t tls_handshakes = 0;      // TLS handshakes finished
+    std::uint64_t tls_failures = 0;        // TLS handshakes failed or timed out
+    std::uint64_t bytes_in = 0;            // application bytes read (decrypted, for TLS)
+    std::uint64_t bytes_out = 0;           // application bytes written
+    std::uint64_t output_full = 0;         // connections cut as slow consumers (OutputFull)
+    std::uint64_t pauses = 0;              // flow control: pause_reading() calls
+    std::uint64_t shed = 0;                // closed at accept for lack of fds
+    // Connections by phase now.
+    std::uint64_t handshaking = 0, open = 0, closing = 0, draining = 0;
+};
+
 class TcpServer {
 public:
     TcpServer(Reactor& reactor, ConnectionHandler& handler, TcpServerOptions opts);
@@ -118,6 +132,10 @@ public:
     std::size_t connection_count() const noexcept;
     // Connections accepted and closed at once because the process was out of fds.
     std::uint64_t shed_count() const noexcept;
+    // A reload: output already queued is judged by the new bound at the next send().
+    void set_max_outbuf(std::size_t bytes) noexcept;
+    // Walks the connections for the phase counts: for a scrape, not for every turn.
+    TcpStats stats() const noexcept;
 
     // Writes every connection with new output once; runs pending closes.
     // Call once per loop turn (Reactor::set_before_sleep).

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sodium.h>
 
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <utility>
@@ -115,11 +116,20 @@ bool AuthPool::submit(AuthRequest&& req) {
         if (!stopping_ && queue_.size() + busy_ < opt_.max_pending) {
             queue_.push_back(std::move(req));
             accepted = true;
+        } else {
+            ++stats_.refused;
         }
     }
     wipe(req);  // what a move leaves behind (a short password is copied, not moved), or the refused request
     if (accepted) cv_.notify_one();
     return accepted;
+}
+
+AuthPoolStats AuthPool::stats() const {
+    std::lock_guard lk(mu_);
+    AuthPoolStats st = stats_;
+    st.pending = queue_.size() + busy_;
+    return st;
 }
 
 std::vector<AuthReply> AuthPool::take_replies() {
@@ -172,11 +182,16 @@ void AuthPool::run() {
             queue_.pop_front();
             ++busy_;
         }
+        const auto t0 = std::chrono::steady_clock::now();
+        const bool is_hash = std::holds_alternative<HashRequest>(req);
         AuthReply reply = work(req);
         wipe(req);
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
         {
             std::lock_guard lk(mu_);
             --busy_;
+            ++(is_hash ? stats_.hashes : stats_.checks);
+            stats_.busy_seconds += took.count();
             if (stopping_) return;  // under mu_: once stop() has begun, no reply is added
             std::lock_guard rl(reply_mu_);
             replies_.push_back(std::move(reply));

@@ -83,6 +83,14 @@ std::string validate_auth_pool_options(const AuthPoolOptions& opt);
 // for the reactor. Empty when libsodium cannot make it.
 std::string hash_password(std::string_view password, const AuthPoolOptions& opt);
 
+struct AuthPoolStats {
+    std::uint64_t hashes = 0;    // passwords hashed (registrations, changes, rehashes)
+    std::uint64_t checks = 0;    // passwords checked against a stored hash
+    std::uint64_t refused = 0;   // requests refused: the queue was full (ERROR unavailable)
+    double busy_seconds = 0;     // worker time spent on them
+    std::size_t pending = 0;     // queued or under way now
+};
+
 class AuthPool final : public PasswordHasher {
 public:
     explicit AuthPool(AuthPoolOptions opt = {});
@@ -107,6 +115,7 @@ public:
 
     // Requests queued or under way (for tests and metrics).
     std::size_t pending() const;
+    AuthPoolStats stats() const;
     const AuthPoolOptions& options() const noexcept { return opt_; }
 
 private:
@@ -120,6 +129,7 @@ private:
     std::deque<AuthRequest> queue_;  // guarded by mu_
     std::size_t busy_ = 0;           // requests under way, guarded by mu_
     bool stopping_ = false;          // guarded by mu_
+    AuthPoolStats stats_;            // guarded by mu_ (pending filled in by stats())
     std::mutex reply_mu_;
     std::vector<AuthReply> replies_;  // guarded by reply_mu_
     std::vector<std::thread> workers_;

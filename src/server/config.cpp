@@ -9,7 +9,14 @@
 
 namespace chat::server {
 
-int parse_config(int argc, char** argv, ServerConfig& cfg) {
+int parse_config(int argc, char** argv, ServerConfig& cfg, std::string* error) {
+    auto usage_error = [error](const std::string& text) {
+        if (error)
+            *error = text;
+        else
+            std::fprintf(stderr, "chatd: %s\n", text.c_str());
+        return 2;
+    };
     CLI::App app{
         "chatd: a chat server for many clients on one machine.\n"
         "Speaks the line protocol of docs/protocol.md; try it with `nc localhost 5000`.\n"
@@ -64,6 +71,14 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
     app.add_option("--log-level", cfg.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+    app.add_option("--log-format", cfg.log_format,
+                   "text (time, level, message) or json (one object per line); under systemd lines carry syslog "
+                   "priorities for journalctl -p and no time of their own")
+        ->check(CLI::IsMember({"text", "json"}));
+
+    app.add_option("--metrics-port", cfg.metrics_port,
+                   "serve GET /metrics (Prometheus text format) on this port (0: off)");
+    app.add_option("--metrics-bind", cfg.metrics_bind, "address for --metrics-port (keep it private)");
 
     std::string registration = "open";
     std::size_t pw_mem_mib = cfg.auth.memlimit >> 20;
@@ -95,6 +110,10 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        if (error) {  // a reload: nothing printed, the caller logs it
+            *error = e.what();
+            return 2;
+        }
         return app.exit(e) == 0 ? 0 : 2;  // --help, or a usage error (explained on stderr): exit 2 as usual
     }
     for (auto* sub : {add, passwd, remove, list})
@@ -102,8 +121,7 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
     cfg.limits.registration_open = registration == "open";
     if (!cfg.tls.cert_file.empty() && cfg.tls.key_file.empty()) cfg.tls.key_file = cfg.tls.cert_file;
     if (cfg.tls.cert_file.empty() && !cfg.tls.key_file.empty()) {
-        std::fprintf(stderr, "chatd: --tls-key needs --tls-cert\n");
-        return 2;
+        return usage_error("--tls-key needs --tls-cert");
     }
     cfg.auth.memlimit = pw_mem_mib << 20;
     if (pw_test_cost) {
@@ -111,10 +129,7 @@ int parse_config(int argc, char** argv, ServerConfig& cfg) {
         cfg.auth.opslimit = kArgon2OpsMin;
         cfg.auth.memlimit = kArgon2MemMin;
     }
-    if (std::string err = validate_auth_pool_options(cfg.auth); !err.empty()) {
-        std::fprintf(stderr, "chatd: %s\n", err.c_str());
-        return 2;
-    }
+    if (std::string err = validate_auth_pool_options(cfg.auth); !err.empty()) return usage_error(err);
     cfg.limits.login_timeout = Millis(static_cast<long long>(login_s * 1000));
     cfg.limits.ping_interval = Millis(static_cast<long long>(ping_s * 1000));
     cfg.limits.ping_timeout = Millis(static_cast<long long>(pong_s * 1000));

@@ -24,6 +24,9 @@ struct ServerConfig {
     std::size_t db_batch = 500;
     std::size_t db_backlog = 100000;  // events waiting in memory before messages are refused
     std::string log_level = "info";
+    std::string log_format = "text";  // text or json
+    std::uint16_t metrics_port = 0;  // 0: no /metrics
+    std::string metrics_bind = "127.0.0.1";
     AuthPoolOptions auth;  // --pw-ops, --pw-mem, --auth-threads
     // `chatd account ACTION [NICK]`: manage accounts in the database and exit.
     std::string account_action;  // add, passwd, remove, list; empty: serve
@@ -32,7 +35,8 @@ struct ServerConfig {
 
 // Parses argv (and the --config file). Returns -1 to go on; otherwise the
 // process should exit with that code (after --help, or on a usage error,
-// which CLI11 has already explained on stderr).
-int parse_config(int argc, char** argv, ServerConfig& cfg);
+// which CLI11 has already explained on stderr). With `error` (a reload),
+// nothing is printed: a usage error returns 2 with its text there.
+int parse_config(int argc, char** argv, ServerConfig& cfg, std::string* error = nullptr);
 
 }  // namespace chat::server

@@ -82,6 +82,15 @@ void ChatCore::load(const StartupInfo& info) {
     last_session_id_ = std::max(last_session_id_, info.max_session_id);
 }
 
+void ChatCore::set_limits(const Limits& limits) {
+    Limits next = limits;
+    next.max_line = limits_.max_line;
+    next.paced_chunk = limits_.paced_chunk;
+    next.auth_throttle = limits_.auth_throttle;
+    limits_ = next;
+    while (recent_.size() > static_cast<std::size_t>(std::max(limits_.recent_history, 0))) recent_.pop_front();
+}
+
 ChatCore::Session* ChatCore::find(ConnId id) {
     auto it = sessions_.find(id);
     return it == sessions_.end() ? nullptr : &it->second;
@@ -111,10 +120,27 @@ Mono ChatCore::next_deadline() const {
 }
 
 CoreStats ChatCore::stats() const {
-    return CoreStats{sessions_.size(), online_.size(), messages_};
+    CoreStats st;
+    st.connections = sessions_.size();
+    st.online = online_.size();
+    st.messages = messages_;
+    st.messages_private = messages_private_;
+    st.messages_public = messages_ - messages_private_;
+    st.deliveries = deliveries_;
+    st.logins_guest = logins_guest_;
+    st.logins_account = logins_account_;
+    st.errors.assign(errors_.begin(), errors_.end());
+    return st;
+}
+
+void ChatCore::count_error(std::string_view code) {
+    auto it = errors_.find(code);
+    if (it == errors_.end()) it = errors_.emplace(std::string(code), 0).first;
+    ++it->second;
 }
 
 void ChatCore::send_error(ConnId id, std::string_view code, std::string_view arg, std::string_view text) {
+    count_error(code);
     scratch_.clear();
     if (arg.empty())
         append_line(scratch_, "ERROR", {code}, text);
@@ -161,6 +187,7 @@ void ChatCore::on_open(ConnId id, std::string_view ip, ConnTraits traits) {
         io_.send(id, refusal_lines(server_name_, refuse, "too many connections from your address"));
     }
     if (refuse) {
+        count_error(refuse);
         if (from_ip == 0) per_ip_.erase(std::string(ip));
         io_.close(id);
         LOG_INFO("refused %s: %s", std::string(ip).c_str(), refuse);
@@ -375,6 +402,7 @@ void ChatCore::login_done(Session& s, const LoginReply& r) {
                                            s.verified_hash});
         LOG_INFO("#%llu: password hash renewed at the current cost", static_cast<unsigned long long>(s.id));
     }
+    ++(s.verified_hash.empty() ? logins_guest_ : logins_account_);
     s.verified_hash.clear();
     s.rehash.clear();
     s.user = r.user;
@@ -408,6 +436,11 @@ void ChatCore::login_done(Session& s, const LoginReply& r) {
 void ChatCore::broadcast(std::string_view line, ConnId except) {
     for (const Session* o : online_)
         if (o->id != except) io_.send(o->id, line);
+}
+
+void ChatCore::deliver_to_all(std::string_view line) {
+    deliveries_ += online_.size();
+    broadcast(line);
 }
 
 void ChatCore::send_profile(Session& s, const UserRecord& u, bool online) {
@@ -538,7 +571,7 @@ void ChatCore::public_message(Session& s, std::string_view text) {
     ++messages_;
     scratch_.clear();
     append_line(scratch_, "MSG", {s.user.nick}, text);
-    broadcast(scratch_);
+    deliver_to_all(scratch_);
     if (limits_.recent_history > 0) {
         if (recent_.size() >= static_cast<std::size_t>(limits_.recent_history)) recent_.pop_front();
         recent_.push_back(RecentLine{m.id, hist_line(m)});
@@ -571,10 +604,15 @@ void ChatCore::private_message(Session& s, std::string_view nick, std::string_vi
         return;
     }
     ++messages_;
+    ++messages_private_;
     scratch_.clear();
     append_line(scratch_, "PRIV", {s.user.nick, to->user.nick}, text);
     io_.send(to->id, scratch_);
-    if (to != &s) io_.send(s.id, scratch_);
+    ++deliveries_;
+    if (to != &s) {
+        io_.send(s.id, scratch_);
+        ++deliveries_;
+    }
 }
 
 void ChatCore::set_status(Session& s, std::string_view status) {

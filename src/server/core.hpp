@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <queue>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -85,7 +86,14 @@ enum class Gone { Closed, SlowConsumer };  // why the I/O side lost a connection
 struct CoreStats {
     std::uint64_t connections = 0;  // open now
     std::uint64_t online = 0;       // logged in now
-    std::uint64_t messages = 0;     // accepted since start
+    std::uint64_t messages = 0;     // accepted since start (public and private)
+    std::uint64_t messages_public = 0;
+    std::uint64_t messages_private = 0;
+    std::uint64_t deliveries = 0;      // MSG and PRIV lines queued to recipients (own echo included)
+    std::uint64_t logins_guest = 0;    // logins since start, by kind
+    std::uint64_t logins_account = 0;
+    // ERROR lines sent since start by code (refused connections included), codes in order.
+    std::vector<std::pair<std::string, std::uint64_t>> errors;
 };
 
 class ChatCore {
@@ -119,6 +127,10 @@ public:
 
     CoreStats stats() const;
     const Limits& limits() const { return limits_; }
+    // A reload (SIGHUP): rates, timeouts, connection limits, history length and the account
+    // rules apply from now on, to sessions already open too. max_line, paced_chunk and the
+    // password throttle stay as they were (the I/O side sized its buffers for max_line).
+    void set_limits(const Limits& limits);
 
 private:
     struct Session;
@@ -179,6 +191,7 @@ private:
     void schedule(Mono when, ConnId id, TimerKind kind);
     void check_idle(Session& s, Mono now);
     void broadcast(std::string_view line, ConnId except = 0);
+    void deliver_to_all(std::string_view line);  // a MSG: to everyone online, counted as deliveries
     std::int64_t next_message_id();
     std::int64_t next_session_id();
     std::int64_t now_s();
@@ -209,6 +222,12 @@ private:
     std::int64_t last_message_id_ = 0;
     std::int64_t last_session_id_ = 0;
     std::uint64_t messages_ = 0;
+    std::uint64_t messages_private_ = 0;
+    std::uint64_t deliveries_ = 0;
+    std::uint64_t logins_guest_ = 0;
+    std::uint64_t logins_account_ = 0;
+    std::map<std::string, std::uint64_t, std::less<>> errors_;  // keys: the protocol's codes only
+    void count_error(std::string_view code);
     std::uint64_t ping_seq_ = 0;
     std::string scratch_;  // formatting buffer, reused
     bool shutting_down_ = false;

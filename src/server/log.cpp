@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -29,23 +30,94 @@ constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
 constexpr std::size_t kMaxBatch = 64 * 1024;
 constexpr auto kExitFlush = std::chrono::seconds(1);
 
-// "2025-11-24T16:00:00.000Z info  text\n" into buf (kLogMaxLine bytes); returns the length.
+std::atomic<int> g_format{static_cast<int>(LogFormat::Text)};
+std::atomic<bool> g_journal{false};
+constexpr int kSyslogPriority[] = {7, 6, 4, 3};  // debug, info, warning, err (sd-daemon.h's SD_*)
+
+// JSON string contents: quotes, backslashes and control bytes escaped.
+std::size_t json_escape(char* out, std::size_t cap, const char* in, std::size_t n) noexcept {
+    std::size_t o = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<unsigned char>(in[i]);
+        char esc[8];
+        std::size_t k = 0;
+        if (c == '"' || c == '\\') {
+            esc[k++] = '\\';
+            esc[k++] = static_cast<char>(c);
+        } else if (c < 0x20 || c == 0x7f) {
+            k = static_cast<std::size_t>(std::snprintf(esc, sizeof esc, "\\u%04x", c));
+        } else {
+            esc[k++] = static_cast<char>(c);
+        }
+        if (o + k >= cap) break;
+        std::memcpy(out + o, esc, k);
+        o += k;
+    }
+    return o;
+}
+
+// One line into buf (kLogMaxLine bytes); returns the length. Text:
+// "2025-11-24T16:00:00.000Z info  text\n"; JSON: {"time":...,"level":...,"msg":...}.
+// Under journald ("<6>" first, the journal keeps its own time): "<6>text\n".
 std::size_t format_line(char* buf, LogLevel level, const char* fmt, va_list ap) noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm t{};
-    gmtime_r(&ts.tv_sec, &t);
-    int n = std::snprintf(buf, kLogMaxLine, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ", t.tm_year + 1900,
-                          t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000,
-                          kNames[static_cast<int>(level)]);
-    if (n < 0) return 0;
-    int m = std::vsnprintf(buf + n, kLogMaxLine - static_cast<std::size_t>(n) - 1, fmt, ap);
+    const auto format = static_cast<LogFormat>(g_format.load(std::memory_order_relaxed));
+    const bool journal = g_journal.load(std::memory_order_relaxed);
+    int n = 0;
+    if (journal) n = std::snprintf(buf, kLogMaxLine, "<%d>", kSyslogPriority[static_cast<int>(level)]);
+    char stamp[96] = "";
+    if (!journal || format == LogFormat::Json) {
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        tm t{};
+        gmtime_r(&ts.tv_sec, &t);
+        std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", t.tm_year + 1900, t.tm_mon + 1,
+                      t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000);
+    }
+    std::size_t len = static_cast<std::size_t>(n);
+    if (format == LogFormat::Json) {
+        char msg[kLogMaxLine];
+        int m = std::vsnprintf(msg, sizeof msg, fmt, ap);
+        if (m < 0) return 0;
+        const std::size_t mlen = std::min<std::size_t>(static_cast<std::size_t>(m), sizeof msg - 1);
+        int h = std::snprintf(buf + len, kLogMaxLine - len, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", stamp,
+                              kNames[static_cast<int>(level)]);
+        if (h < 0) return 0;
+        len += static_cast<std::size_t>(h);
+        len += json_escape(buf + len, kLogMaxLine - len - 3, msg, mlen);  // room for "}\n
+        buf[len++] = '"';
+        buf[len++] = '}';
+        buf[len++] = '\n';
+        return len;
+    }
+    if (!journal) {
+        int h = std::snprintf(buf + len, kLogMaxLine - len, "%s %-5s ", stamp, kNames[static_cast<int>(level)]);
+        if (h < 0) return 0;
+        len += static_cast<std::size_t>(h);
+    }
+    int m = std::vsnprintf(buf + len, kLogMaxLine - len - 1, fmt, ap);
     if (m < 0) return 0;
-    std::size_t len = static_cast<std::size_t>(n) + static_cast<std::size_t>(m);
+    len += static_cast<std::size_t>(m);
     if (len > kLogMaxLine - 2) len = kLogMaxLine - 2;
     buf[len++] = '\n';
     return len;
 }
+
+}  // namespace
+
+void set_log_format(LogFormat format) noexcept { g_format.store(static_cast<int>(format)); }
+void set_log_to_journal(bool journal) noexcept { g_journal.store(journal); }
+
+bool stderr_is_journal() noexcept {
+    const char* js = std::getenv("JOURNAL_STREAM");
+    if (!js) return false;
+    unsigned long long dev = 0, ino = 0;
+    if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
+    struct stat st{};
+    if (::fstat(STDERR_FILENO, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+namespace {
 
 std::size_t format_to(char* buf, LogLevel level, const char* fmt, ...) noexcept __attribute__((format(printf, 3, 4)));
 std::size_t format_to(char* buf, LogLevel level, const char* fmt, ...) noexcept {

@@ -1,4 +1,5 @@
-// Logging to stderr: one line per event with UTC time and level. Cheap when
+// Logging to stderr: one line per event with UTC time and level (or as JSON,
+// or with syslog priorities for journald: set_log_format, set_log_to_journal). Cheap when
 // the level is filtered out, and it never blocks its caller: log_write formats
 // the line into a bounded in-memory ring (kLogRingBytes) and a dedicated
 // logger thread writes the ring to stderr. When the ring is full (stderr is a
@@ -23,6 +24,14 @@ void set_log_level(LogLevel level) noexcept;
 LogLevel log_level() noexcept;
 // Parses "debug", "info", "warn", "error"; returns false for anything else.
 bool parse_log_level(std::string_view text, LogLevel& out) noexcept;
+
+enum class LogFormat { Text, Json };
+void set_log_format(LogFormat format) noexcept;
+// Under systemd: lines start with a syslog priority ("<6>", "<4>", ...) so that
+// journalctl -p works, and carry no time of their own (the journal has it).
+void set_log_to_journal(bool journal) noexcept;
+// True when stderr is the journal's stream (JOURNAL_STREAM names its device and inode).
+bool stderr_is_journal() noexcept;
 
 void log_write(LogLevel level, const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "net/http_endpoint.hpp"
 #include "net/reactor.hpp"
 #include "net/ring_buffer.hpp"
 #include "net/tcp_server.hpp"
@@ -18,9 +19,12 @@
 #include "server/account_tool.hpp"
 #include "server/auth_pool.hpp"
 #include "server/config.hpp"
+#include "server/config_reload.hpp"
 #include "server/core.hpp"
 #include "server/log.hpp"
 #include "server/memory_storage.hpp"
+#include "server/server_metrics.hpp"
+#include "server/service_notify.hpp"
 #ifdef CHATD_HAVE_MYSQL
 #include "server/mysql_storage.hpp"
 #endif
@@ -66,11 +70,15 @@ private:
 
 class Server final : public net::ConnectionHandler, public Transport, public Clock {
 public:
-    Server(const ServerConfig& cfg, Storage& storage)
-        : tcp_(reactor_, *this, tcp_options(cfg)),
+    Server(const ServerConfig& cfg, Storage& storage, int argc, char** argv)
+        : cfg_(cfg),
+          argc_(argc),
+          argv_(argv),
+          tcp_(reactor_, *this, tcp_options(cfg)),
           storage_(storage),
           hasher_(cfg.auth),
-          core_(*this, storage, *this, cfg.limits, cfg.name, &hasher_) {}
+          core_(*this, storage, *this, cfg.limits, cfg.name, &hasher_),
+          metrics_(reactor_, [this](std::string_view path) { return scrape(path); }) {}
 
     static net::TcpServerOptions tcp_options(const ServerConfig& cfg) {
         net::TcpServerOptions o;
@@ -111,6 +119,14 @@ public:
             LOG_INFO("listening for TLS on %s:%u (TLS %s and newer)", cfg.bind.c_str(), tcp_.tls_port(),
                      cfg.tls.min_version.c_str());
         }
+        if (cfg.metrics_port != 0) {
+            if (std::string err = metrics_.listen(cfg.metrics_bind, cfg.metrics_port); !err.empty()) {
+                LOG_ERROR("cannot serve metrics on %s:%u: %s", cfg.metrics_bind.c_str(), cfg.metrics_port,
+                          err.c_str());
+                return 1;
+            }
+            LOG_INFO("metrics on http://%s:%u/metrics", cfg.metrics_bind.c_str(), metrics_.port());
+        }
         storage_.set_notify([this] { reactor_.post([] {}); });
         hasher_.set_notify([this] { reactor_.post([] {}); });
         if (std::string e = hasher_.start(); !e.empty()) {
@@ -129,6 +145,9 @@ public:
         });
         reactor_.set_before_sleep([this] { end_of_turn(); });
         schedule_trim();
+        notifier_.ready(status_text());
+        schedule_status();
+        if (notifier_.watchdog_interval().count() > 0) schedule_watchdog();
         reactor_.run();
         // Storage stops while the reactor it notifies still exists: its thread may be answering a
         // request (or retrying a database) right now.
@@ -208,6 +227,8 @@ private:
         flushing_ = true;
         tcp_.flush();
         flushing_ = false;
+        loop_seconds_.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - reactor_.turn_began()).count());
         if (stopping_ && tcp_.connection_count() == 0) reactor_.stop();
     }
 
@@ -224,13 +245,46 @@ private:
         });
     }
 
-    // SIGHUP: the certificate and key are read again; new handshakes use them, connections made
-    // with the old ones keep them. A file that does not load leaves the old ones in use.
+    // What `systemctl status chatd` shows, refreshed every few seconds.
+    std::string status_text() const {
+        const CoreStats c = core_.stats();
+        const StorageStats st = storage_.stats();
+        std::string text = std::to_string(c.connections) + " connections, " + std::to_string(c.online) + " online; ";
+        if (!st.database)
+            text += "storage in memory";
+        else if (st.database_up)
+            text += "database up";
+        else
+            text += "database unreachable";
+        if (st.waiting > 0) text += ", " + std::to_string(st.waiting) + " events waiting";
+        if (st.journal_pending) text += ", journal in use";
+        return text;
+    }
+
+    void schedule_status() {
+        reactor_.add_timer(std::chrono::steady_clock::now() + std::chrono::seconds(5), [this] {
+            if (stopping_) return;
+            notifier_.status(status_text());
+            schedule_status();
+        });
+    }
+
+    // Pinged from a timer of the loop itself: a loop stuck anywhere stops the pings.
+    void schedule_watchdog() {
+        reactor_.add_timer(std::chrono::steady_clock::now() + notifier_.watchdog_interval(), [this] {
+            notifier_.watchdog();
+            schedule_watchdog();
+        });
+    }
+
+    // SIGHUP: the command line and the --config file are read again and what can change live
+    // is applied (config_reload.hpp); then the certificate and key are read again: new
+    // handshakes use them, connections made with the old ones keep them. A configuration
+    // that does not parse, or a certificate that does not load, leaves the running one.
+    // Both read files on the loop thread: a few small local files, once per SIGHUP.
     void reload() {
-        if (!tls_) {
-            LOG_INFO("SIGHUP: nothing to reload (no TLS certificate configured)");
-            return;
-        }
+        reload_config();
+        if (!tls_) return;
         std::string warning;
         if (std::string err = tls_->reload(warning); !err.empty()) {
             LOG_ERROR("SIGHUP: TLS certificate not reloaded, the old one stays in use: %s", err.c_str());
@@ -240,10 +294,45 @@ private:
         LOG_INFO("SIGHUP: TLS certificate reloaded: %s", tls_->describe().c_str());
     }
 
+    net::HttpResponse scrape(std::string_view path) {
+        if (path != "/metrics") return {404, "text/plain; charset=utf-8", "try /metrics\n"};
+        MetricsInputs in;
+        in.core = core_.stats();
+        in.tcp = tcp_.stats();
+        in.storage = storage_.stats();
+        in.auth = hasher_.stats();
+        in.loop_seconds = loop_seconds_.snapshot();
+        in.process = read_process_stats(started_);
+        return {200, std::string(PromText::kContentType), render_metrics(in)};
+    }
+
+    void reload_config() {
+        ServerConfig fresh;
+        std::string err;
+        if (parse_config(argc_, argv_, fresh, &err) >= 0) {
+            LOG_ERROR("SIGHUP: configuration not reloaded, the running one stays: %s", err.c_str());
+            return;
+        }
+        if (fresh.limits.max_clients == 0) fresh.limits.max_clients = net::TcpServer::fd_capacity();
+        ReloadPlan plan = plan_reload(cfg_, fresh);
+        for (const auto& c : plan.changed) LOG_INFO("SIGHUP: %s", c.c_str());
+        for (const auto& c : plan.need_restart) LOG_WARN("SIGHUP: %s needs a restart; not applied", c.c_str());
+        if (plan.changed.empty() && plan.need_restart.empty()) LOG_INFO("SIGHUP: configuration unchanged");
+        cfg_ = plan.next;
+        core_.set_limits(cfg_.limits);
+        tcp_.set_max_outbuf(cfg_.max_outbuf);
+        LogLevel level = log_level();
+        parse_log_level(cfg_.log_level, level);
+        set_log_level(level);
+        set_log_format(cfg_.log_format == "json" ? LogFormat::Json : LogFormat::Text);
+    }
+
     void begin_shutdown(int signo) {
         if (stopping_) return;
         LOG_INFO("signal %d: shutting down", signo);
         stopping_ = true;
+        notifier_.stopping();
+        metrics_.stop();
         tcp_.stop_listening();
         core_.shutdown();
         // Clients that do not read get their BYE for a few seconds at most.
@@ -251,6 +340,9 @@ private:
                            [this] { reactor_.stop(); });
     }
 
+    ServerConfig cfg_;  // as running: the start's, with every reload's live changes
+    int argc_;
+    char** argv_;
     MemoryTrimmer trim_;
     std::unique_ptr<net::TlsContext> tls_;  // outlives tcp_: its connections hold the context
     net::Reactor reactor_;
@@ -258,6 +350,11 @@ private:
     Storage& storage_;
     AuthPool hasher_;
     ChatCore core_;
+    net::HttpEndpoint metrics_;
+    ServiceNotifier notifier_;
+    Histogram loop_seconds_{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                            0.025, 0.05, 0.1, 0.25, 1};
+    double started_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::vector<ConnId> resumes_;
     net::Reactor::TimerId timer_ = 0;
     Mono armed_ = Mono::max();
@@ -275,6 +372,8 @@ int run_server(int argc, char** argv) {
     LogLevel level = LogLevel::Info;
     parse_log_level(cfg.log_level, level);
     set_log_level(level);
+    set_log_format(cfg.log_format == "json" ? LogFormat::Json : LogFormat::Text);
+    set_log_to_journal(stderr_is_journal());
     log_start();  // the logger thread exists (with every signal blocked) before anything else starts
     if (cfg.limits.max_clients == 0) cfg.limits.max_clients = net::TcpServer::fd_capacity();
 
@@ -305,7 +404,7 @@ int run_server(int argc, char** argv) {
     }
     int rc;
     {
-        Server server(cfg, *storage);
+        Server server(cfg, *storage, argc, argv);
         rc = server.run(cfg, info);
     }
     storage->stop();

@@ -1,9 +1,11 @@
 #include "server/mysql_storage.hpp"
 
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include <csignal>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -195,6 +197,72 @@ private:
     Journal dead_;
 };
 
+// ---------------------------------------------------------------- metrics
+
+// What the storage thread measures for /metrics: histograms are lock-free, the rest atomics.
+struct StorageMeters {
+    Histogram batch_events{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+    Histogram commit_seconds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    std::atomic<std::uint64_t> journal_bytes{0};
+};
+
+// The database as the pipeline sees it, with each transaction timed.
+class TimedDatabase final : public StorageDatabase {
+public:
+    TimedDatabase(StorageDatabase& db, StorageMeters& m) : db_(db), m_(m) {}
+    DbOutcome connect() override { return db_.connect(); }
+    void disconnect() override { db_.disconnect(); }
+    DbOutcome ping() override { return db_.ping(); }
+    DbOutcome prepare_schema() override { return db_.prepare_schema(); }
+    DbOutcome load(int recent_public, StartupInfo& info) override { return db_.load(recent_public, info); }
+    DbOutcome write_batch(std::span<const StorageEvent> events) override {
+        const auto t0 = Clock::now();
+        DbOutcome r = db_.write_batch(events);
+        m_.commit_seconds.observe(std::chrono::duration<double>(Clock::now() - t0).count());
+        m_.batch_events.observe(static_cast<double>(events.size()));
+        return r;
+    }
+    DbOutcome answer(const StorageRequest& req, StorageReply& reply) override { return db_.answer(req, reply); }
+    std::string describe() const override { return db_.describe(); }
+
+private:
+    StorageDatabase& db_;
+    StorageMeters& m_;
+};
+
+// The journal, with its file size noted after each change (on the storage thread, which may
+// touch the disk; a scrape on the reactor reads the number only).
+class MeteredJournal final : public StorageJournal {
+public:
+    MeteredJournal(StorageJournal& j, StorageMeters& m) : j_(j), m_(m) { note(); }
+    bool append(std::span<const StorageEvent> events, std::string& error) override {
+        bool ok = j_.append(events, error);
+        note();
+        return ok;
+    }
+    bool has_data() override { return j_.has_data(); }
+    bool read_all(JournalDecoded& out, std::string& error) override { return j_.read_all(out, error); }
+    bool clear(std::string& error) override {
+        bool ok = j_.clear(error);
+        note();
+        return ok;
+    }
+    bool dead_letter(const StorageEvent& ev, std::string_view db_error, std::string& error) override {
+        return j_.dead_letter(ev, db_error, error);
+    }
+    std::string path() const override { return j_.path(); }
+    std::string dead_letter_path() const override { return j_.dead_letter_path(); }
+
+private:
+    void note() {
+        struct stat st{};
+        m_.journal_bytes.store(::stat(j_.path().c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0,
+                               std::memory_order_relaxed);
+    }
+    StorageJournal& j_;
+    StorageMeters& m_;
+};
+
 // ---------------------------------------------------------------- the thread
 
 class PipelineStorage final : public Storage {
@@ -206,9 +274,11 @@ public:
           describe_(std::move(describe)),
           db_(std::move(db)),
           journal_(std::move(journal)),
+          timed_db_(*db_, meters_),
+          metered_journal_(*journal_, meters_),
           pipeline_(PipelineOptions{opt_.batch, opt_.queue_max,
                                     static_cast<std::uint64_t>(Clock::now().time_since_epoch().count())},
-                    *db_, *journal_, [this](StorageReply r) { reply(std::move(r)); },
+                    timed_db_, metered_journal_, [this](StorageReply r) { reply(std::move(r)); },
                     [](LogLevel level, const std::string& text) { CHATD_LOG(level, "%s", text.c_str()); }) {
         if (opt_.batch == 0) opt_.batch = 1;
         if (opt_.queue_max == 0) opt_.queue_max = 1;
@@ -285,6 +355,21 @@ public:
 
     std::string describe() const override { return describe_; }
 
+    StorageStats stats() const override {
+        StorageStats st;
+        st.database = true;
+        {
+            std::lock_guard lk(mu_);
+            st.waiting = pub_.in_memory + queued_events_;
+        }
+        st.database_up = up_.load(std::memory_order_relaxed);
+        st.journal_pending = journal_pending_.load(std::memory_order_relaxed);
+        st.journal_bytes = meters_.journal_bytes.load(std::memory_order_relaxed);
+        st.batch_events = meters_.batch_events.snapshot();
+        st.commit_seconds = meters_.commit_seconds.snapshot();
+        return st;
+    }
+
 private:
     // ---- reactor side
 
@@ -322,6 +407,8 @@ private:
     }
 
     void publish() {
+        up_.store(pipeline_.connected() && pipeline_.loaded(), std::memory_order_relaxed);
+        journal_pending_.store(pipeline_.journal_pending(), std::memory_order_relaxed);
         PipelineState s = pipeline_.state();
         std::lock_guard lk(mu_);
         pub_ = s;
@@ -380,8 +467,14 @@ private:
     std::unique_ptr<StorageDatabase> db_;
     std::unique_ptr<StorageJournal> journal_;
 
+    StorageMeters meters_;
+    TimedDatabase timed_db_;
+    MeteredJournal metered_journal_;
+    std::atomic<bool> up_{false};
+    std::atomic<bool> journal_pending_{false};
+
     // Shared with the reactor.
-    std::mutex mu_;
+    mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<StorageItem> queue_;
     std::size_t reads_waiting_ = 0;

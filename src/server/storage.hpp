@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "server/prometheus.hpp"
+
 namespace chat::server {
 
 using UserId = std::int64_t;
@@ -165,6 +167,17 @@ struct StatusEvent {
 };
 using StorageEvent = std::variant<MessageEvent, SessionStartEvent, SessionEndEvent, StatusEvent>;
 
+// What storage reports for the operator's metrics; safe to ask from the reactor thread.
+struct StorageStats {
+    bool database = false;     // a database is configured (false: in memory)
+    bool database_up = false;  // connected, schema checked, loaded
+    std::size_t waiting = 0;   // events accepted and not yet in the database or the journal
+    bool journal_pending = false;     // the journal holds events the database has not taken yet
+    std::uint64_t journal_bytes = 0;  // size of the journal file as last seen by the storage thread
+    Histogram::Snapshot batch_events;    // events per database transaction
+    Histogram::Snapshot commit_seconds;  // time to write one transaction (failed ones included)
+};
+
 class Storage {
 public:
     virtual ~Storage() = default;
@@ -198,6 +211,8 @@ public:
 
     // For the first log lines: "memory", "mysql://user@host:port/db", ...
     virtual std::string describe() const = 0;
+
+    virtual StorageStats stats() const { return {}; }
 };
 
 }  // namespace chat::server

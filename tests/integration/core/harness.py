@@ -36,6 +36,15 @@ stats = {"lines": 0, "bytes": 0}
 TLS_DIR = os.environ.get("CHATD_IT_TLS_DIR") or None
 
 
+def free_port():
+    """A port nothing listens on now (for an option that takes a fixed port)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def tls_context():
     ctx = ssl.create_default_context(cafile=os.path.join(TLS_DIR, "ca.pem"))
     ctx.check_hostname = True
@@ -167,11 +176,17 @@ def listening_ports(pid):
 class Server:
     """One chatd. Started with --port 0 unless `port` is given; storage in memory."""
 
-    def __init__(self, chatd, *extra, port=0, bind="127.0.0.1", nofile=None):
+    def __init__(self, chatd, *extra, port=0, bind="127.0.0.1", nofile=None, env_extra=None, journal=False):
         self.chatd = chatd
         self.log = tempfile.NamedTemporaryFile(prefix="chatd-it-", suffix=".log", delete=False)
         env = dict(os.environ)
         env.pop("CHATD_DB", None)  # --db reads it: these tests want memory storage
+        for k in ("JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
+            env.pop(k, None)  # a test run under systemd must not hand chatd its own
+        if journal:  # stderr (the log file) as if it were the journal's stream
+            st = os.fstat(self.log.fileno())
+            env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+        env.update(env_extra or {})
         if TLS_DIR:  # TLS only, on the port asked for (or a free one)
             cmd = [chatd, "--bind", bind, "--port", "0", "--tls-port", str(port),
                    "--tls-cert", os.path.join(TLS_DIR, "server.pem"), "--tls-key", os.path.join(TLS_DIR, "server.key"),
@@ -179,6 +194,8 @@ class Server:
         else:
             cmd = [chatd, "--bind", bind, "--port", str(port), *[str(x) for x in extra]]
         self.cmd = cmd
+        # Ports that are not the chat port (the metrics port a test chose).
+        not_chat = {int(cmd[i + 1]) for i, a in enumerate(cmd[:-1]) if a == "--metrics-port"}
         limit = None
         if nofile:
             import resource
@@ -194,7 +211,7 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise TestFailure(f"chatd exited at start with {self.proc.returncode}:\n{self.stderr()}")
-            ports = listening_ports(self.proc.pid)
+            ports = [p for p in listening_ports(self.proc.pid) if p not in not_chat]
             if ports:
                 self.port = ports[0]
                 break

@@ -15,16 +15,8 @@ import harness as H
 from harness import check, check_eq
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_starts_and_serves_without_its_database(chatd):
-    port = free_port()
+    port = H.free_port()
     journal = f"/tmp/chatd-it-journal-{port}"
     srv = H.Server(chatd, "--db", f"mysql://chatd@127.0.0.1:{port}/chatd", "--journal", journal)
     a = srv.connect(name="a")

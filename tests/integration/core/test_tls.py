@@ -6,6 +6,7 @@ a key that does not match, BYE then close_notify. The rest of the contract
 runs over TLS in the it-core-*-tls tests."""
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -136,7 +137,8 @@ def test_min_version_1_3(chatd):
 
 def test_handshake_timeout_garbage_reset(chatd):
     certs = make_certs("b")
-    srv = TlsServer(chatd, certs)
+    mport = H.free_port()
+    srv = TlsServer(chatd, certs, "--metrics-port", mport)
     silent = socket.create_connection((srv.host, srv.port))
     garbage = socket.create_connection((srv.host, srv.port))
     garbage.sendall(b"GET / HTTP/1.0\r\n\r\n")
@@ -161,11 +163,26 @@ def test_handshake_timeout_garbage_reset(chatd):
         check(8.5 < took < 12.5 and got == b"", f"a silent connection: closed after {took:.2f} s with {got!r}")
         log = srv.wait_stderr("handshake not finished in 10 s", "the timeout is logged")
         check(log.count("TLS handshake from") >= 3, "each failed handshake is logged once")
+        counts = tls_handshake_counts(mport)
+        check(counts["failed"] == 3 and counts["ok"] == 1, f"chatd_tls_handshakes_total: {counts}")
         ok.sendline("/ping x")
         ok.expect("PONG x")
         srv.finish()
     finally:
         H.TLS_DIR = None
+
+
+def tls_handshake_counts(mport):
+    s = socket.create_connection(("127.0.0.1", mport), timeout=H.TIMEOUT)
+    s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    s.close()
+    counts = {}
+    for m in re.finditer(rb'^chatd_tls_handshakes_total\{result="(\w+)"\} (\d+)$', data, re.M):
+        counts[m.group(1).decode()] = int(m.group(2))
+    return counts
 
 
 def test_client_hello_trickled(chatd):
