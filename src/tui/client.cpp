@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "proto/text.hpp"
 #include "tui/client_loop.hpp"
@@ -18,6 +20,7 @@
 #include "tui/tls_policy.hpp"
 #include "tui/view.hpp"
 #include "tui/width.hpp"
+#include "tui/width_probe.hpp"
 
 namespace chat::tui {
 
@@ -25,6 +28,7 @@ namespace {
 
 constexpr int kMaxBackoff = 30;  // seconds
 constexpr std::int64_t kQuitWaitMs = 2000;
+constexpr int kProbeTimeoutMs = 300;  // a terminal that answers CPR does so within a few ms, even over ssh
 
 // The first word of a line, ASCII-lowered: enough to spot the client's own commands.
 std::string command_word(std::string_view line) {
@@ -55,6 +59,31 @@ std::string Client::security() const {
     std::string s = t != nullptr ? t->version() : std::string("TLS");
     if (opt_.tls.insecure) s += " UNVERIFIED";
     return s;
+}
+
+// Before the first draw: how this terminal draws each kind of cluster.
+void Client::setup_widths() {
+    std::string error;
+    const char* name = std::getenv("CHAT_WIDTHS");
+    std::optional<WidthModel> forced = widths_from_name(name != nullptr ? name : "", utf8_, error);
+    if (!error.empty()) model_.add_info(wall_now(), error, EntryKind::Error);
+    WidthModel m = WidthModel::per_code_point(utf8_);
+    if (forced) {
+        m = *forced;
+        model_.add_info(wall_now(), cat("text widths from CHAT_WIDTHS=", name, ": ", m.describe()));
+    } else if (screen_ && utf8_) {
+        const std::size_t n = probe_samples().size();
+        const std::vector<int> w = screen_->probe(probe_request(), n, kProbeTimeoutMs);
+        m = model_from_probe(w, utf8_);
+        if (w.size() == n) {
+            model_.add_info(wall_now(), cat("text widths measured on this terminal: ", m.describe()));
+        } else {
+            model_.add_info(wall_now(),
+                            cat("the terminal answered ", std::to_string(w.size()), " of ", std::to_string(n),
+                                " width probes: the others per code point (wcwidth)"));
+        }
+    }
+    set_text_widths(m);
 }
 
 void Client::connect() {
@@ -402,6 +431,7 @@ int Client::run() {
         }
         init_colors();
     }
+    setup_widths();
     connect();
     while (!done_) {
         if (screen_) {

@@ -49,6 +49,7 @@ public:
     int run();
 
 private:
+    void setup_widths();
     void connect();
     void lost(std::string_view why);
     void refused(std::string_view why);
