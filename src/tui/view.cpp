@@ -189,12 +189,17 @@ void draw_sidebar(const Model& m, int x, int width, int height, bool utf8) {
 
 std::string state_text(const Model& m, const ViewInfo& info) {
     switch (m.state()) {
-        case ConnState::Connecting: return "connecting";
+        case ConnState::Connecting: return "connecting";  // the name lookup included: it runs off this thread
         case ConnState::LoggingIn: return "logging in";
         case ConnState::AskingNick: return "choose a nickname";
         case ConnState::AskingPassword: return cat("password for ", m.auth_nick());
         case ConnState::Online: return "online";
-        case ConnState::Reconnecting: return cat("reconnecting in ", std::to_string(info.reconnect_in), " s");
+        case ConnState::Reconnecting:
+            if (m.nick_held()) {
+                return cat(m.wanted_nick(), " still held by the old session: retrying in ",
+                           std::to_string(info.reconnect_in), " s");
+            }
+            return cat("reconnecting in ", std::to_string(info.reconnect_in), " s");
         case ConnState::Closed: return "closed";
     }
     return {};

@@ -314,6 +314,7 @@ class Proxy:
         self.port = self.listener.getsockname()[1]
         self.lock = threading.Lock()
         self.pairs = []
+        self.held = []  # server sides kept open after hold(): sessions chatd still believes alive
         self.sent = b""  # client -> server bytes, all connections
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -343,10 +344,37 @@ class Proxy:
         except OSError:
             pass
         for s in (src, dst):
+            with self.lock:
+                if s in self.held:
+                    continue
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def hold(self):
+        """Drops the clients' side of every relayed connection but keeps chatd's side open, as a
+        network failure chatd has not noticed yet: the old sessions keep their nicks."""
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+            self.held += [server for _, server in pairs]
+        for client, _ in pairs:
+            try:
+                client.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            client.close()
+
+    def release(self):
+        """chatd notices the held connections are gone."""
+        with self.lock:
+            held, self.held = self.held, []
+        for s in held:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
 
     def cut(self):
         """Drops every relayed connection, as a network failure would."""
@@ -640,6 +668,51 @@ def run_widths(args, tmpdir):
         server.stop()
 
 
+def run_reconnect(args, tmpdir):
+    """A connection that dies without chatd noticing (a relay drops the client's side and keeps
+    chatd's): the automatic re-login gets nick-in-use from the old session, and the client keeps
+    retrying with a growing delay, saying so in the status bar, instead of asking for another nick.
+    Once chatd lets the old session go, the next attempt logs in; the history it brings holds the
+    lines already on the screen, and none of them is shown twice."""
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    proxy = None
+    try:
+        server.start()
+        proxy = Proxy(server.port)
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {proxy.port}"
+        tmux.session("r", "sh -c " + sh_quote(chat + " --nick rita; exec sleep 600"))
+        tmux.wait_for("r", "rita (disponible) | online")
+        lines = ["primera línea 1", "segunda línea 2", "tercera línea 3"]
+        for text in lines:
+            tmux.text("r", text)
+            tmux.keys("r", "Enter")
+            tmux.wait_for("r", f"<rita> {text}")
+        proxy.hold()
+        tmux.wait_for("r", "connection lost")
+        screen = tmux.wait_for("r", "rita still held by the old session: retrying in")
+        check(last_line(screen) == ">", "the nick prompt came back instead of a retry", screen)
+        check("rita is still held by the old session" in screen, "no word of the held nick in the log", screen)
+        # It goes on retrying (a second nick-in-use, with a longer delay), never asking for a nick.
+        tmux.wait(r := "r", lambda s: s.count("rita is still held by the old session") >= 2,
+                  "a second attempt while the nick is held")
+        check(last_line(tmux.capture(r)) == ">", "the nick prompt came back", tmux.capture(r))
+        proxy.release()
+        screen = tmux.wait(r, lambda s: "rita (disponible) | online" in s
+                           and "were already on screen" in s, "the re-login")
+        for text in lines:
+            check(screen.count(f"<rita> {text}") == 1, f"{text!r} shown twice after the re-login", screen)
+        tmux.text(r, "después")
+        tmux.keys(r, "Enter")
+        tmux.wait_for(r, "<rita> después")
+    finally:
+        tmux.kill()
+        if proxy:
+            proxy.release()
+            proxy.close()
+        server.stop()
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -656,6 +729,7 @@ def main():
         try:
             run(args, tmpdir)
             run_widths(args, tmpdir)
+            run_reconnect(args, tmpdir)
             run_accounts(args, tmpdir)
             run_tls(args, tmpdir)
         except Fail as e:
