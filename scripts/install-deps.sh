@@ -10,7 +10,7 @@ pkgs=(
   build-essential cmake pkg-config        # toolchain
   libcli11-dev doctest-dev                # options, unit tests
   libmariadb-dev mariadb-server mariadb-client  # storage and the private test database
-  libncurses-dev                          # the chat client
+  libncurses-dev libutf8proc-dev          # the chat client (screen, grapheme clusters)
   libsodium-dev                           # Argon2id password hashes
   libssl-dev openssl                      # TLS (OpenSSL 3), and scripts/cert.sh
   clang libclang-rt-14-dev                # sanitizer and fuzzer runtimes

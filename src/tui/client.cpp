@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "proto/text.hpp"
 #include "tui/client_loop.hpp"
@@ -18,13 +20,14 @@
 #include "tui/tls_policy.hpp"
 #include "tui/view.hpp"
 #include "tui/width.hpp"
+#include "tui/width_probe.hpp"
 
 namespace chat::tui {
 
 namespace {
 
-constexpr int kMaxBackoff = 30;  // seconds
 constexpr std::int64_t kQuitWaitMs = 2000;
+constexpr int kProbeTimeoutMs = 300;  // a terminal that answers CPR does so within a few ms, even over ssh
 
 // The first word of a line, ASCII-lowered: enough to spot the client's own commands.
 std::string command_word(std::string_view line) {
@@ -55,6 +58,31 @@ std::string Client::security() const {
     std::string s = t != nullptr ? t->version() : std::string("TLS");
     if (opt_.tls.insecure) s += " UNVERIFIED";
     return s;
+}
+
+// Before the first draw: how this terminal draws each kind of cluster.
+void Client::setup_widths() {
+    std::string error;
+    const char* name = std::getenv("CHAT_WIDTHS");
+    std::optional<WidthModel> forced = widths_from_name(name != nullptr ? name : "", utf8_, error);
+    if (!error.empty()) model_.add_info(wall_now(), error, EntryKind::Error);
+    WidthModel m = WidthModel::per_code_point(utf8_);
+    if (forced) {
+        m = *forced;
+        model_.add_info(wall_now(), cat("text widths from CHAT_WIDTHS=", name, ": ", m.describe()));
+    } else if (screen_ && utf8_) {
+        const std::size_t n = probe_samples().size();
+        const std::vector<int> w = screen_->probe(probe_request(), n, kProbeTimeoutMs);
+        m = model_from_probe(w, utf8_);
+        if (w.size() == n) {
+            model_.add_info(wall_now(), cat("text widths measured on this terminal: ", m.describe()));
+        } else {
+            model_.add_info(wall_now(),
+                            cat("the terminal answered ", std::to_string(w.size()), " of ", std::to_string(n),
+                                " width probes: the others per code point (wcwidth)"));
+        }
+    }
+    set_text_widths(m);
 }
 
 void Client::connect() {
@@ -97,9 +125,17 @@ void Client::lost(std::string_view why) {
         finish(1);
         return;
     }
-    model_.on_disconnected(wall_now(), why, backoff_);
-    retry_at_ms_ = mono_ms() + backoff_ * 1000;
-    backoff_ = std::min(kMaxBackoff, backoff_ * 2);
+    reconnect_.schedule(mono_ms(), Reconnect::Why::Lost);
+    model_.on_disconnected(wall_now(), why, reconnect_.last_delay());
+}
+
+// The old session still holds the nick: this connection is dropped and a new one tried later.
+void Client::nick_held() {
+    conn_.close();
+    passwords_.login_refused();
+    hidden_.clear();
+    reconnect_.schedule(mono_ms(), Reconnect::Why::NickHeld);
+    model_.on_nick_held(wall_now(), reconnect_.last_delay());
 }
 
 void Client::on_socket(short revents) {
@@ -117,6 +153,11 @@ void Client::on_socket(short revents) {
         }
         const ConnState before = model_.state();
         const Effects fx = model_.apply(in.line, wall_now());
+        if (fx.nick_held) {
+            nick_held();
+            dirty_ = true;
+            return;
+        }
         on_effects(fx, before);
         if (done_) break;
     }
@@ -402,14 +443,13 @@ int Client::run() {
         }
         init_colors();
     }
+    setup_widths();
     connect();
     while (!done_) {
         if (screen_) {
             if (dirty_) {
                 ViewInfo info{utf8_, where(), 0, secret_prompt(), security()};
-                if (model_.state() == ConnState::Reconnecting) {
-                    info.reconnect_in = static_cast<int>(std::max<std::int64_t>(0, retry_at_ms_ - mono_ms() + 999) / 1000);
-                }
+                if (model_.state() == ConnState::Reconnecting) info.reconnect_in = reconnect_.seconds_left(mono_ms());
                 page_rows_ = draw(model_, editor_, info);
                 dirty_ = false;
             }
@@ -430,10 +470,7 @@ int Client::run() {
         int timeout = -1;
         const std::int64_t now = mono_ms();
         if (model_.state() == ConnState::Reconnecting && !conn_.is_open()) {
-            const std::int64_t left = std::max<std::int64_t>(0, retry_at_ms_ - now);
-            // Wake on each whole second left, so the countdown in the status bar moves.
-            const std::int64_t step = left % 1000 != 0 ? left % 1000 : std::min<std::int64_t>(left, 1000);
-            timeout = static_cast<int>(screen_ ? step : left);
+            timeout = reconnect_.wait_ms(now, screen_.has_value());
         }
         if (quitting_) {
             const int q = static_cast<int>(std::max<std::int64_t>(0, quit_deadline_ms_ - now));
@@ -458,7 +495,10 @@ int Client::run() {
         const std::int64_t after = mono_ms();
         if (model_.state() == ConnState::Reconnecting) {
             dirty_ = true;
-            if (!conn_.is_open() && after >= retry_at_ms_) connect();
+            if (!conn_.is_open() && reconnect_.due(after)) {
+                reconnect_.started();
+                connect();
+            }
         }
         if (quitting_ && after >= quit_deadline_ms_) finish(0);
     }

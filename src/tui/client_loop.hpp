@@ -17,6 +17,7 @@
 #include "tui/editor.hpp"
 #include "tui/model.hpp"
 #include "tui/passwords.hpp"
+#include "tui/reconnect.hpp"
 #include "tui/secret.hpp"
 #include "tui/terminal.hpp"
 #include "tui/tls_client.hpp"
@@ -49,8 +50,10 @@ public:
     int run();
 
 private:
+    void setup_widths();
     void connect();
     void lost(std::string_view why);
+    void nick_held();
     void refused(std::string_view why);
     std::string where() const;
     std::string security() const;
@@ -91,8 +94,7 @@ private:
     SignalPipe signals_;
     std::optional<Screen> screen_;
 
-    int backoff_ = 1;
-    std::int64_t retry_at_ms_ = 0;
+    Reconnect reconnect_;
     bool quitting_ = false;
     std::int64_t quit_deadline_ms_ = 0;
     bool done_ = false;

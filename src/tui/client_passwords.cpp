@@ -35,7 +35,7 @@ void Client::on_effects(const Effects& fx, ConnState before) {
     if (fx.new_password_refused) passwords_.new_refused();
     const ConnState now = model_.state();
     if (now == ConnState::Online && before != ConnState::Online) {
-        backoff_ = 1;
+        reconnect_.succeeded();
         passwords_.logged_in(model_.nick());  // the password typed at the prompt was right: keep it
         sync_password();
     }

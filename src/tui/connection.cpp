@@ -8,41 +8,72 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 #include "tui/secret.hpp"
 #include "tui/strings.hpp"
 
 namespace chat::tui {
 
-namespace {
-
-struct AddrInfo {
-    addrinfo* p = nullptr;
-    ~AddrInfo() {
-        if (p != nullptr) ::freeaddrinfo(p);
+struct Connection::Lookup {
+    std::string host, port;
+    net::Fd done;  // the thread's end of the socket pair: one byte when the answer is in
+    int rc = 0;
+    addrinfo* res = nullptr;
+    std::atomic<bool> finished{false};
+    ~Lookup() {
+        if (res != nullptr) ::freeaddrinfo(res);
     }
 };
-
-}  // namespace
 
 bool Connection::open(const std::string& host, const std::string& port) {
     close();
     error_.clear();
     refused_ = false;
     host_ = host;
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    AddrInfo res;
-    // A blocking lookup: the client has nothing else to do until it knows where to go.
-    const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res.p);
-    if (rc != 0) {
-        error_ = ::gai_strerror(rc);
+    port_ = port;
+    int sv[2];
+    // A socket pair rather than a pipe: send() with MSG_NOSIGNAL cannot raise SIGPIPE after close().
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+        error_ = std::strerror(errno);
         return false;
     }
-    for (addrinfo* ai = res.p; ai != nullptr; ai = ai->ai_next) {
+    auto lookup = std::make_shared<Lookup>();
+    lookup->host = host;
+    lookup->port = port;
+    lookup->done.reset(sv[1]);
+    lookup_fd_.reset(sv[0]);
+    lookup_ = lookup;
+    try {
+        std::thread([lookup] {
+            addrinfo hints{};
+            hints.ai_family = AF_UNSPEC;
+            hints.ai_socktype = SOCK_STREAM;
+            lookup->rc = ::getaddrinfo(lookup->host.c_str(), lookup->port.c_str(), &hints, &lookup->res);
+            lookup->finished.store(true, std::memory_order_release);
+            const char b = 1;
+            [[maybe_unused]] const ssize_t n = ::send(lookup->done.get(), &b, 1, MSG_NOSIGNAL);
+        }).detach();
+    } catch (const std::system_error& e) {
+        lookup_.reset();
+        lookup_fd_.reset();
+        error_ = e.what();
+        return false;
+    }
+    return true;
+}
+
+// The lookup's answer is in: start the nonblocking connect.
+Connection::Result Connection::lookup_done() {
+    std::shared_ptr<Lookup> lookup = std::move(lookup_);
+    lookup_fd_.reset();
+    if (!lookup || !lookup->finished.load(std::memory_order_acquire)) return fail("the name lookup failed");
+    if (lookup->rc != 0) return fail(::gai_strerror(lookup->rc));
+    for (addrinfo* ai = lookup->res; ai != nullptr; ai = ai->ai_next) {
         net::Fd s(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
         if (!s) {
             error_ = std::strerror(errno);
@@ -57,14 +88,16 @@ bool Connection::open(const std::string& host, const std::string& port) {
         if (r == 0 || errno == EINPROGRESS) {
             connecting_ = r != 0;
             fd_ = std::move(s);
-            return true;
+            return Result::Ok;
         }
         error_ = std::strerror(errno);
     }
-    return false;
+    return fail(error_.empty() ? std::string("no address to connect to") : error_);
 }
 
 void Connection::close() {
+    lookup_.reset();  // its thread finishes alone and frees it
+    lookup_fd_.reset();
     if (tls_) tls_->shutdown();
     tls_.reset();
     fd_.reset();
@@ -76,6 +109,7 @@ void Connection::close() {
 }
 
 short Connection::poll_events() const {
+    if (resolving()) return POLLIN;
     if (!fd_) return 0;
     if (connecting_) return POLLOUT;
     if (handshaking_) return handshake_wants_write_ ? POLLOUT : POLLIN;
@@ -112,6 +146,8 @@ void Connection::reserve_wiping(std::size_t bytes) {
 
 Connection::Result Connection::fail(std::string why) {
     error_ = std::move(why);
+    lookup_.reset();
+    lookup_fd_.reset();
     tls_.reset();  // no close_notify: the connection is already broken or refused
     fd_.reset();
     connecting_ = handshaking_ = false;
@@ -197,6 +233,14 @@ Connection::Result Connection::flush_tls() {
 }
 
 Connection::Result Connection::on_ready(short revents, std::vector<ServerInput>& in) {
+    if (resolving()) {
+        if ((revents & (POLLIN | POLLHUP | POLLERR)) == 0) return Result::Ok;
+        const Result r = lookup_done();
+        if (r == Result::Closed || connecting_) return r;
+        // Connected at once (a local address): go on as after a finished connect.
+        revents = POLLOUT;
+        connecting_ = true;
+    }
     if (!fd_) return Result::Closed;
     Result result = Result::Ok;
     if (connecting_) {

@@ -1,7 +1,8 @@
 // The client's connection: non-blocking connect, then (with use_tls) a
 // non-blocking TLS handshake, line framing in, a plain output buffer out.
 // The poll loop asks what to wait for and calls back when the socket is
-// ready; nothing here blocks but the name lookup.
+// ready; nothing here blocks. The name lookup runs on a thread of its own,
+// which says it is done through a socket the poll loop waits on.
 #pragma once
 
 #include <memory>
@@ -29,19 +30,21 @@ public:
     // outlives this object); null: plain TCP.
     void use_tls(const TlsClientContext* ctx) { tls_ctx_ = ctx; }
 
-    // Starts connecting; false (and error() says why) when it failed at once.
+    // Starts connecting: the name lookup first (resolving() until it is done);
+    // false (and error() says why) when it failed at once.
     bool open(const std::string& host, const std::string& port);
+    bool resolving() const { return static_cast<bool>(lookup_fd_); }
     // Drops the connection (after a close_notify, when TLS is up and the socket takes it).
     void close();
 
-    bool is_open() const { return static_cast<bool>(fd_); }
+    bool is_open() const { return static_cast<bool>(fd_) || resolving(); }
     // TCP connected and, with TLS, the handshake done: lines can go.
     bool connected() const { return is_open() && !connecting_ && !handshaking_; }
     // The TLS stream once connected() (null for plain TCP), for its description.
     const TlsClientStream* tls() const { return connected() ? tls_.get() : nullptr; }
     // The last Closed came from a certificate that failed verification.
     bool certificate_refused() const { return refused_; }
-    int fd() const { return fd_.get(); }
+    int fd() const { return resolving() ? lookup_fd_.get() : fd_.get(); }
     short poll_events() const;  // POLLIN/POLLOUT wanted now
 
     // Queues one client line; the LF is added here.
@@ -63,6 +66,7 @@ public:
 
 private:
     Result fail(std::string why);
+    Result lookup_done();
     Result flush();
     Result handshake();
     Result read_tls(std::vector<ServerInput>& in);
@@ -70,6 +74,10 @@ private:
     void consume(std::size_t n);
     void reserve_wiping(std::size_t bytes);
 
+    struct Lookup;
+    std::shared_ptr<Lookup> lookup_;  // shared with the lookup's thread, which may outlive this connection
+    net::Fd lookup_fd_;               // readable once the lookup is done
+    std::string port_;
     net::Fd fd_;
     bool connecting_ = false;
     std::string host_;  // what the certificate must be for

@@ -30,32 +30,48 @@ bool starts_with_folded(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
-int LineEditor::cw(char32_t cp) const { return cell_width(cp, utf8_); }
-
-std::size_t LineEditor::prev_char(std::size_t i) const {
-    if (i == 0) return 0;
-    --i;
-    while (i > 0 && cw(cps_[i]) == 0) --i;
-    return i;
+std::size_t LineEditor::next_char(std::size_t i) const {
+    return cluster_end(cps_, i, utf8_);
 }
 
-std::size_t LineEditor::next_char(std::size_t i) const {
-    if (i >= cps_.size()) return cps_.size();
-    ++i;
-    while (i < cps_.size() && cw(cps_[i]) == 0) ++i;
-    return i;
+std::size_t LineEditor::prev_char(std::size_t i) const {
+    std::size_t start = 0;
+    for (std::size_t at = 0; at < i && at < cps_.size();) {
+        start = at;
+        at = next_char(at);
+    }
+    return std::min(start, i);
+}
+
+int LineEditor::cluster_width(std::size_t from, std::size_t to) const {
+    WidthModel m = text_widths();
+    m.set_utf8(utf8_);
+    return m.width(std::u32string_view(cps_).substr(from, to - from));
 }
 
 int LineEditor::columns(std::size_t from, std::size_t to) const {
     int c = 0;
-    for (std::size_t i = from; i < to && i < cps_.size(); ++i) c += cw(cps_[i]);
+    to = std::min(to, cps_.size());
+    for (std::size_t i = from; i < to;) {
+        const std::size_t end = next_char(i);
+        c += cluster_width(i, end);
+        i = end;
+    }
     return c;
+}
+
+// After an insertion that joined a cluster (a ZWJ typed before an emoji), the cursor moves to its end.
+void LineEditor::snap_cursor() {
+    std::size_t at = 0;
+    while (at < cursor_) at = next_char(at);
+    cursor_ = at;
 }
 
 void LineEditor::insert(char32_t cp) {
     if (!typeable(cp)) return;
     cps_.insert(cps_.begin() + static_cast<std::ptrdiff_t>(cursor_), cp);
     ++cursor_;
+    snap_cursor();
 }
 
 void LineEditor::insert(std::string_view utf8) {
@@ -120,6 +136,7 @@ void LineEditor::set(std::string_view utf8, std::size_t cursor_byte) {
         if (proto::decode_utf8(utf8, i, cp) && typeable(cp)) cps_.push_back(cp);
     }
     cursor_ = cursor == std::string::npos ? cps_.size() : cursor;
+    snap_cursor();
 }
 
 void LineEditor::wipe() {
@@ -141,24 +158,33 @@ LineEditor::View LineEditor::view(int cols) {
     View v;
     if (cols <= 1) return v;
     if (first_ > cursor_) first_ = cursor_;
+    first_ = prev_char(next_char(first_));  // a cluster's start, even after an edit joined clusters
+    if (first_ > cursor_) first_ = prev_char(cursor_);
     // The last column stays free for the cursor at the end of the line.
     const auto fits = [&] { return columns(first_, cursor_) < cols; };
     if (!fits()) {
         // Jump so the cursor lands near the middle: fewer redraws than scrolling by one.
         first_ = cursor_;
         int c = 0;
-        while (first_ > 0 && c + cw(cps_[first_ - 1]) <= cols / 2) c += cw(cps_[--first_]);
+        while (first_ > 0) {
+            const std::size_t p = prev_char(first_);
+            const int w = cluster_width(p, first_);
+            if (c + w > cols / 2) break;
+            c += w;
+            first_ = p;
+        }
     }
-    while (first_ > 0 && cw(cps_[first_]) == 0) --first_;  // never start on a combining mark
-    while (!fits()) first_ = next_char(first_);
+    while (!fits() && first_ < cursor_) first_ = next_char(first_);
     v.cursor_col = columns(first_, cursor_);
     int used = 0;
     std::u32string shown;
-    for (std::size_t i = first_; i < cps_.size(); ++i) {
-        const int w = cw(cps_[i]);
+    for (std::size_t i = first_; i < cps_.size();) {
+        const std::size_t end = next_char(i);
+        const int w = cluster_width(i, end);
         if (used + w > cols) break;
         used += w;
-        shown.push_back(cps_[i]);
+        shown.append(cps_, i, end - i);
+        i = end;
     }
     v.text = to_utf8(shown);
     return v;

@@ -1,7 +1,7 @@
 // The input line: a pure UTF-8 line editor (keys in, text and cursor out).
-// The cursor moves by character, where a character is a code point with the
-// zero-width marks that follow it (so "e" + U+0301 is one step); columns
-// come from cell_width (wide CJK and emoji take 2, combining marks 0).
+// The cursor moves by grapheme cluster (UAX #29): "e" + U+0301, a flag, a
+// ZWJ family are one step each, and Backspace and Delete erase them whole;
+// columns come from text_widths(), the terminal's own widths.
 #pragma once
 
 #include <cstddef>
@@ -43,7 +43,7 @@ public:
 
     std::string text() const;
     bool empty() const { return cps_.empty(); }
-    std::size_t cursor() const { return cursor_; }  // in code points
+    std::size_t cursor() const { return cursor_; }  // in code points (always at a cluster boundary)
     std::size_t cursor_byte() const;
     int cursor_column() const;  // columns before the cursor
     int width() const;          // columns of the whole line
@@ -58,10 +58,11 @@ public:
     View view(int cols);
 
 private:
-    int cw(char32_t cp) const;
-    std::size_t prev_char(std::size_t i) const;
-    std::size_t next_char(std::size_t i) const;
+    std::size_t prev_char(std::size_t i) const;  // the start of the cluster before i
+    std::size_t next_char(std::size_t i) const;  // the end of the cluster from i
+    int cluster_width(std::size_t from, std::size_t to) const;
     int columns(std::size_t from, std::size_t to) const;
+    void snap_cursor();
 
     bool utf8_;
     std::u32string cps_;

@@ -93,6 +93,10 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
         retry_in_ = 0;
         roster_is_login_ = true;
         hist_is_login_ = true;
+        logged_in_once_ = true;
+        nick_held_ = false;
+        replayed_.clear();
+        hist_skipped_ = 0;
         add({now, EntryKind::Info, {}, trailing.empty() ? cat("logged in as ", nick_) : trailing});
     } else if (v == "USER") {
         if (!collecting_users_) {
@@ -155,10 +159,24 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
             e.kind = EntryKind::PrivIn;
         }
         e.history = true;
-        add(std::move(e));
+        if (hist_is_login_ && rejoining_ && already_shown(e)) {
+            ++hist_skipped_;
+        } else {
+            add(std::move(e));
+        }
     } else if (v == "END" && !sl.params.empty() && sl.params[0] == "HIST") {
         if (!hist_is_login_) {
             add({now, EntryKind::Info, {}, cat("end of history (", param(sl, 1), " messages)")});
+        } else if (rejoining_ && hist_skipped_ > 0) {
+            add({now,
+                 EntryKind::Info,
+                 {},
+                 cat("back online: ", std::to_string(hist_skipped_),
+                     " messages of the history were already on screen and are not shown again")});
+        }
+        if (hist_is_login_) {
+            rejoining_ = false;
+            replayed_.clear();
         }
         hist_is_login_ = false;
     } else if (v == "HELP") {
@@ -206,6 +224,12 @@ void Model::on_error(const std::string& code, const std::string& arg, std::int64
         return;
     }
     if (!refuses_login(code)) return;
+    if (code == "nick-in-use" && rejoining_ && !wanted_nick_.empty()) {
+        // Our own old session, most likely: the server keeps it until it sees that connection die.
+        fx.nick_held = true;
+        password_auto_ = false;
+        return;
+    }
     if (code == "bad-password" && password_auto_ && !wanted_nick_.empty()) {
         // The kept password is wrong (changed elsewhere, or a stale file): drop it, and send
         // the nick again so that the next AUTH asks the user.
@@ -243,9 +267,41 @@ void Model::password_sent() {
     state_ = ConnState::LoggingIn;
 }
 
+void Model::on_nick_held(std::int64_t now, int retry_in) {
+    state_ = ConnState::Reconnecting;
+    retry_in_ = retry_in;
+    nick_held_ = true;
+    add({now,
+         EntryKind::Error,
+         {},
+         cat(wanted_nick_, " is still held by the old session (the server has not yet seen that it is gone): ",
+             "trying again in ", std::to_string(retry_in), " s")});
+}
+
+// A HIST line of a re-login that repeats an entry on screen: the same sender,
+// recipient and text, stamped within two minutes (entries shown live carry
+// the local time of arrival, HIST the server's time of the message).
+bool Model::already_shown(const LogEntry& e) {
+    constexpr std::int64_t kSkew = 120;
+    constexpr std::size_t kLookBack = 2000;  // the log is not in time order (history sits among live lines)
+    const std::uint64_t first = added_ - log_.size();
+    const std::size_t stop = log_.size() > kLookBack ? log_.size() - kLookBack : 0;
+    for (std::size_t i = log_.size(); i-- > stop;) {
+        const LogEntry& o = log_[i];
+        if (o.kind != e.kind || o.text != e.text || !same_nick(o.nick, e.nick)) continue;
+        if (o.time < e.time - kSkew || o.time > e.time + kSkew) continue;
+        const std::uint64_t ordinal = first + i;
+        if (std::find(replayed_.begin(), replayed_.end(), ordinal) != replayed_.end()) continue;
+        replayed_.push_back(ordinal);
+        return true;
+    }
+    return false;
+}
+
 void Model::on_connecting(std::int64_t now, std::string_view where) {
     state_ = ConnState::Connecting;
     retry_in_ = 0;
+    rejoining_ = logged_in_once_ && !wanted_nick_.empty();
     add({now, EntryKind::Info, {}, cat("connecting to ", sanitize_text(where))});
 }
 
@@ -255,6 +311,7 @@ void Model::on_disconnected(std::int64_t now, std::string_view why, int retry_in
     const bool was_online = state_ == ConnState::Online;
     retry_in_ = retry_in;
     state_ = retry_in > 0 ? ConnState::Reconnecting : ConnState::Closed;
+    nick_held_ = false;
     users_.clear();
     collecting_users_ = false;
     pending_users_.clear();

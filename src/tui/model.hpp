@@ -62,6 +62,9 @@ struct Effects {
     bool forget_password = false;       // the kept password was sent and refused (bad-password)
     bool new_password_ok = false;       // OK register / OK password: the new password is the one to keep
     bool new_password_refused = false;  // an ERROR answered /registrar or /clave: drop the new one
+    // nick-in-use answered an automatic re-login: the old session still holds
+    // the nick. The caller closes, tries again later and calls on_nick_held.
+    bool nick_held = false;
 };
 
 class Model {
@@ -78,6 +81,13 @@ public:
     void on_connected(std::int64_t now);
     // The connection is gone; `retry_in` seconds until the next attempt (0: no retry).
     void on_disconnected(std::int64_t now, std::string_view why, int retry_in);
+
+    // The re-login's nick is still held by the old session (Effects::nick_held):
+    // the next attempt is in `retry_in` seconds.
+    void on_nick_held(std::int64_t now, int retry_in);
+    bool nick_held() const { return nick_held_; }
+    // This login is an automatic one after a lost connection (same nick as before).
+    bool rejoining() const { return rejoining_; }
 
     // A server line longer than `max_line` bytes arrived and was dropped: says so in the log.
     void on_line_too_long(std::int64_t now, std::size_t max_line);
@@ -133,6 +143,7 @@ private:
     bool mentions_me(std::string_view text) const;
     void on_error(const std::string& code, const std::string& arg, std::int64_t now, Effects& fx);
     void back_to_nick(std::int64_t now, std::string_view why);
+    bool already_shown(const LogEntry& e);
 
     std::size_t scrollback_;
     std::deque<LogEntry> log_;
@@ -160,6 +171,13 @@ private:
     bool collecting_users_ = false;
     bool roster_is_login_ = false;
     bool hist_is_login_ = false;
+
+    // Reconnecting: the history of a re-login repeats lines already on screen.
+    bool logged_in_once_ = false;
+    bool rejoining_ = false;
+    bool nick_held_ = false;
+    std::vector<std::uint64_t> replayed_;  // ordinals (see added_) of entries a HIST line matched
+    std::size_t hist_skipped_ = 0;
 };
 
 // A piece of a formatted entry with one look.

@@ -2,11 +2,15 @@
 
 #include <curses.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
+
+#include "tui/width_probe.hpp"
 
 namespace chat::tui {
 
@@ -118,6 +122,36 @@ void Screen::resize() {
     if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
         resizeterm(ws.ws_row, ws.ws_col);
     }
+}
+
+std::vector<int> Screen::probe(const std::string& request, std::size_t answers, int timeout_ms) {
+    std::vector<int> widths;
+    for (std::size_t off = 0; off < request.size();) {
+        const ssize_t n = ::write(STDOUT_FILENO, request.data() + off, request.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return widths;
+        off += static_cast<std::size_t>(n);
+    }
+    std::string in, typed;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (widths.size() < answers) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{STDIN_FILENO, POLLIN, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        char buf[256];
+        const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) break;
+        in.append(buf, static_cast<std::size_t>(n));
+        for (int w : take_cpr_answers(in, typed)) widths.push_back(w);
+    }
+    typed += in;
+    for (std::size_t i = typed.size(); i-- > 0;) ungetch(static_cast<unsigned char>(typed[i]));
+    return widths;
 }
 
 void StdinEcho::hide() {

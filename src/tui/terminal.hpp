@@ -5,6 +5,7 @@
 #include <termios.h>
 
 #include <csignal>
+#include <string>
 #include <vector>
 
 #include "net/fd.hpp"
@@ -45,6 +46,11 @@ public:
     bool ok() const { return ok_; }
     // Asks the kernel for the window size and tells curses.
     void resize();
+
+    // Writes `request` (width_probe.hpp) and reads up to `answers` cursor
+    // position reports, waiting at most `timeout_ms` in all; returns the
+    // widths they give. Keys typed meanwhile go back to curses' input.
+    std::vector<int> probe(const std::string& request, std::size_t answers, int timeout_ms);
 
 private:
     screen* screen_ = nullptr;

@@ -1,10 +1,15 @@
 #include "tui/view.hpp"
 
 #include <curses.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <string_view>
+#include <vector>
 
+#include "proto/text.hpp"
 #include "tui/layout.hpp"
 #include "tui/strings.hpp"
 #include "tui/width.hpp"
@@ -48,26 +53,113 @@ attr_t span_attr(const Span& s) {
     return A_NORMAL;
 }
 
-void put_cell(char32_t cp, attr_t a) {
+// Clusters that ncurses cannot keep whole, written straight to the terminal
+// after each refresh. ncurses gives a cell one spacing character and up to
+// four zero-width ones, and counts its columns with wcwidth: a ZWJ family
+// would become three cells of two columns, a flag two cells, and the
+// terminal's cursor (which draws them as one) and ncurses' would part. So
+// such a cluster takes placeholder cells of its measured width in ncurses'
+// screen, and its bytes are written over them, whole, once ncurses is done.
+struct Overlay {
+    int y = 0, x = 0;
+    std::string text;
+    attr_t attr = A_NORMAL;
+};
+std::vector<Overlay> g_overlays;
+std::string* g_sink = nullptr;
+
+extern "C" int sink_putc(int c) {
+    g_sink->push_back(static_cast<char>(c));
+    return c;
+}
+
+attr_t without_color(attr_t a) {
+    return a & ~A_COLOR;
+}
+short color_of(attr_t a) {
+    return static_cast<short>(PAIR_NUMBER(a));
+}
+
+void put_wide(const wchar_t* wcs, attr_t a) {
+    cchar_t cc{};
+    if (setcchar(&cc, wcs, without_color(a), color_of(a), nullptr) == OK) add_wch(&cc);
+}
+
+// Draws one cluster of `width` columns at the cursor.
+void put_cell(const std::string& text, int width, attr_t a) {
     attrset(a);
-    if (cp < 0x80) {
-        addch(static_cast<chtype>(cp) | a);
-    } else {
-        const wchar_t wc = static_cast<wchar_t>(cp);
-        addnwstr(&wc, 1);
+    if (text.size() == 1) {
+        addch(static_cast<chtype>(static_cast<unsigned char>(text[0])) | a);
+        return;
+    }
+    std::u32string cps;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        char32_t cp = 0;
+        if (proto::decode_utf8(text, i, cp)) cps.push_back(cp);
+    }
+    if (cps.empty()) return;
+    // One spacing character and its zero-width ones, as wide as wcwidth says: ncurses draws it itself.
+    bool simple = cps.size() < CCHARW_MAX && cell_width(cps[0], true) == width;
+    for (std::size_t k = 1; k < cps.size() && simple; ++k)
+        simple = ::wcwidth(static_cast<wchar_t>(cps[k])) == 0;
+    if (simple) {
+        wchar_t wcs[CCHARW_MAX + 1] = {};
+        for (std::size_t k = 0; k < cps.size(); ++k) wcs[k] = static_cast<wchar_t>(cps[k]);
+        put_wide(wcs, a);
+        return;
+    }
+    int y = 0, x = 0;
+    getyx(stdscr, y, x);
+    g_overlays.push_back({y, x, text, a});
+    // Placeholders ncurses can tell from spaces, so that whatever replaces them later is written out.
+    for (int left = width; left > 0; left -= 2) {
+        const wchar_t ph[2] = {left >= 2 ? L'\u3000' : L'\u2800', 0};
+        put_wide(ph, a);
+    }
+}
+
+void flush_overlays() {
+    if (g_overlays.empty()) return;
+    int cy = 0, cx = 0;
+    getyx(stdscr, cy, cx);
+    const char* cup = tigetstr("cup");
+    if (cup == nullptr || cup == reinterpret_cast<char*>(-1)) {
+        g_overlays.clear();
+        return;
+    }
+    std::string out;
+    g_sink = &out;
+    for (const Overlay& o : g_overlays) {
+        out += tiparm(cup, o.y, o.x);
+        vid_puts(without_color(o.attr), color_of(o.attr), nullptr, sink_putc);
+        out += o.text;
+    }
+    // ncurses left the terminal in normal attributes at the cursor: so does this.
+    vid_puts(A_NORMAL, 0, nullptr, sink_putc);
+    out += tiparm(cup, cy, cx);
+    g_sink = nullptr;
+    g_overlays.clear();
+    std::fflush(stdout);
+    for (std::size_t off = 0; off < out.size();) {
+        const ssize_t n = ::write(STDOUT_FILENO, out.data() + off, out.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        off += static_cast<std::size_t>(n);
     }
 }
 
 // Draws UTF-8 text at (y, x) in at most `cols` columns; returns the columns used.
 int put_text(int y, int x, std::string_view s, int cols, attr_t a, bool utf8) {
     if (cols <= 0) return 0;
-    const auto rows = wrap_spans({Span{std::string(s), Style::Text, {}}}, 1 << 20, 0, utf8);
+    WidthModel m = text_widths();
+    m.set_utf8(utf8);
     move(y, x);
     int used = 0;
-    for (const Cell& c : rows.front()) {
-        if (used + c.width > cols) break;
-        put_cell(c.cp, a);
-        used += c.width;
+    for (const Glyph& g : glyphs(s, m)) {
+        if (used + g.width > cols) break;
+        put_cell(g.text, g.width, a);
+        used += g.width;
     }
     return used;
 }
@@ -97,12 +189,17 @@ void draw_sidebar(const Model& m, int x, int width, int height, bool utf8) {
 
 std::string state_text(const Model& m, const ViewInfo& info) {
     switch (m.state()) {
-        case ConnState::Connecting: return "connecting";
+        case ConnState::Connecting: return "connecting";  // the name lookup included: it runs off this thread
         case ConnState::LoggingIn: return "logging in";
         case ConnState::AskingNick: return "choose a nickname";
         case ConnState::AskingPassword: return cat("password for ", m.auth_nick());
         case ConnState::Online: return "online";
-        case ConnState::Reconnecting: return cat("reconnecting in ", std::to_string(info.reconnect_in), " s");
+        case ConnState::Reconnecting:
+            if (m.nick_held()) {
+                return cat(m.wanted_nick(), " still held by the old session: retrying in ",
+                           std::to_string(info.reconnect_in), " s");
+            }
+            return cat("reconnecting in ", std::to_string(info.reconnect_in), " s");
         case ConnState::Closed: return "closed";
     }
     return {};
@@ -130,6 +227,7 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
         put_text(0, 0, "terminal too small", cols, A_BOLD, info.utf8);
         move(0, 0);
         refresh();
+        flush_overlays();
         return 1;
     }
     const int sidebar = cols >= kSidebarMinCols ? std::clamp(cols / 4, 16, 28) : 0;
@@ -145,7 +243,7 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
         for (std::size_t r = wrapped.size(); r-- > 0 && y > 0;) {
             --y;
             move(y, 0);
-            for (const Cell& c : wrapped[r]) put_cell(c.cp, span_attr(spans[c.span]));
+            for (const Cell& c : wrapped[r]) put_cell(c.text, c.width, span_attr(spans[c.span]));
         }
     }
     if (sidebar > 0) draw_sidebar(m, log_cols, sidebar, log_rows, info.utf8);
@@ -167,6 +265,7 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
         attrset(A_NORMAL);
         move(rows - 1, std::min(pw, cols - 1));
         refresh();
+        flush_overlays();
         return log_rows;
     }
     const std::string prompt = m.state() == ConnState::AskingNick ? "nick> " : "> ";
@@ -176,6 +275,7 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     attrset(A_NORMAL);
     move(rows - 1, pw + v.cursor_col);
     refresh();
+    flush_overlays();
     return log_rows;
 }
 

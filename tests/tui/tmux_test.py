@@ -314,6 +314,7 @@ class Proxy:
         self.port = self.listener.getsockname()[1]
         self.lock = threading.Lock()
         self.pairs = []
+        self.held = []  # server sides kept open after hold(): sessions chatd still believes alive
         self.sent = b""  # client -> server bytes, all connections
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -343,10 +344,37 @@ class Proxy:
         except OSError:
             pass
         for s in (src, dst):
+            with self.lock:
+                if s in self.held:
+                    continue
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def hold(self):
+        """Drops the clients' side of every relayed connection but keeps chatd's side open, as a
+        network failure chatd has not noticed yet: the old sessions keep their nicks."""
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+            self.held += [server for _, server in pairs]
+        for client, _ in pairs:
+            try:
+                client.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            client.close()
+
+    def release(self):
+        """chatd notices the held connections are gone."""
+        with self.lock:
+            held, self.held = self.held, []
+        for s in held:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
 
     def cut(self):
         """Drops every relayed connection, as a network failure would."""
@@ -565,6 +593,126 @@ def run_tls(args, tmpdir):
         server.stop()
 
 
+def columns_of(tmux, target, needle, rows):
+    """(x, y) of each occurrence of `needle` on the screen, in cells as tmux itself placed them
+    (copy mode's search), so a wide character or a whole emoji sequence counts as the terminal drew it."""
+    tmux.run("copy-mode", "-t", tmux.exact(target))
+    found = []
+    try:
+        # Backwards from the end: search-backward leaves the cursor on a match's first cell.
+        tmux.run("send-keys", "-t", tmux.exact(target), "-X", "history-bottom")
+        tmux.run("send-keys", "-t", tmux.exact(target), "-X", "end-of-line")
+        for _ in range(rows * 3):
+            tmux.run("send-keys", "-t", tmux.exact(target), "-X", "search-backward", needle)
+            x, y = (int(v) for v in tmux.info(target, "#{copy_cursor_x},#{copy_cursor_y}").split(","))
+            if (x, y) in found:
+                break  # wrapped around to the first match
+            found.append((x, y))
+    finally:
+        tmux.run("send-keys", "-t", tmux.exact(target), "-X", "cancel")
+    return found
+
+
+def run_widths(args, tmpdir):
+    """Emoji sequences on the screen: ZWJ families, VS16, skin tones, flags, keycaps, VS15,
+    a spacing mark and Hangul jamo, in messages and in nicknames. Each sequence reaches the
+    terminal whole (joiners included), the text after it is where it should be, and every row of
+    the sidebar border, and every status in the user list, stays in one column. The client
+    measured tmux's widths itself at start (CPR)."""
+    family = "\U0001F468\u200D\U0001F469\u200D\U0001F467"
+    samples = [family, "\u2764\uFE0F\u200D\U0001F525", "\u2764\uFE0F", "\U0001F44D\U0001F3FD",
+               "\U0001F1E6\U0001F1F7", "1\uFE0F\u20E3", "\u2614\uFE0E", "\u0915\u093F",
+               "\u1100\u1161\u11A8", "\U0001F469\U0001F3FD\u200D\U0001F4BB", "中文"]
+    nicks = ["bea\U0001F1E6\U0001F1F7\U0001F44D\U0001F3FD", "luz\u2764\uFE0F1\uFE0F\u20E3"]
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    bots = []
+    try:
+        server.start()
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {server.port}"
+        tmux.session("w", "sh -c " + sh_quote(chat + " --nick wanda; exec sleep 600"))
+        screen = tmux.wait_for("w", "wanda (disponible) | online")
+        check("text widths measured on this terminal" in screen, "no width measurement in the log", screen)
+        for nick in nicks:
+            bot = socket.create_connection(("127.0.0.1", server.port))
+            bot.sendall((nick + "\n").encode())
+            bots.append(bot)
+        tmux.wait_for("w", "users (3)")
+        for i, seq in enumerate(samples):
+            bots[i % 2].sendall(f"s{i} {seq} fin\n".encode())
+        for i, seq in enumerate(samples):
+            line = f"<{nicks[i % 2]}> s{i} {seq} fin"
+            tmux.wait(w := "w", lambda s: line in s, repr(line))
+        tmux.text("w", f"a{family}b")
+        tmux.wait(w, lambda s: last_line(s) == f"> a{family}b", "the family typed")
+        check(tmux.info(w, "#{cursor_x}") == str(2 + 1 + 2 + 1), "cursor after a family (2 columns in tmux)")
+        tmux.keys(w, "BSpace", "BSpace")  # b, then the whole family
+        tmux.wait(w, lambda s: last_line(s) == "> a", "the family erased at once")
+        check(tmux.info(w, "#{cursor_x}") == "3", "cursor after erasing the family")
+        screen = tmux.capture(w)
+        check(screen.count("\u200D") >= 4, "joiners lost on the way to the terminal", screen)
+        borders = columns_of(tmux, w, "│", 30)
+        check(len(borders) >= 28 and len({x for x, _ in borders}) == 1,
+              f"the sidebar border is not in one column: {borders}", screen)
+        border = borders[0][0]
+        found = columns_of(tmux, w, "disponible", 30)
+        statuses = [(x, y) for x, y in found if x > border]
+        check(len(statuses) == 3 and len({x for x, _ in statuses}) == 1,
+              f"the statuses in the user list are not in one column: {found}", screen)
+        for nick in nicks:
+            check(sidebar_row(screen, nick) is not None, f"{nick} not whole in the user list", screen)
+    finally:
+        for bot in bots:
+            bot.close()
+        tmux.kill()
+        server.stop()
+
+
+def run_reconnect(args, tmpdir):
+    """A connection that dies without chatd noticing (a relay drops the client's side and keeps
+    chatd's): the automatic re-login gets nick-in-use from the old session, and the client keeps
+    retrying with a growing delay, saying so in the status bar, instead of asking for another nick.
+    Once chatd lets the old session go, the next attempt logs in; the history it brings holds the
+    lines already on the screen, and none of them is shown twice."""
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    proxy = None
+    try:
+        server.start()
+        proxy = Proxy(server.port)
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {proxy.port}"
+        tmux.session("r", "sh -c " + sh_quote(chat + " --nick rita; exec sleep 600"))
+        tmux.wait_for("r", "rita (disponible) | online")
+        lines = ["primera línea 1", "segunda línea 2", "tercera línea 3"]
+        for text in lines:
+            tmux.text("r", text)
+            tmux.keys("r", "Enter")
+            tmux.wait_for("r", f"<rita> {text}")
+        proxy.hold()
+        tmux.wait_for("r", "connection lost")
+        screen = tmux.wait_for("r", "rita still held by the old session: retrying in")
+        check(last_line(screen) == ">", "the nick prompt came back instead of a retry", screen)
+        check("rita is still held by the old session" in screen, "no word of the held nick in the log", screen)
+        # It goes on retrying (a second nick-in-use, with a longer delay), never asking for a nick.
+        tmux.wait(r := "r", lambda s: s.count("rita is still held by the old session") >= 2,
+                  "a second attempt while the nick is held")
+        check(last_line(tmux.capture(r)) == ">", "the nick prompt came back", tmux.capture(r))
+        proxy.release()
+        screen = tmux.wait(r, lambda s: "rita (disponible) | online" in s
+                           and "were already on screen" in s, "the re-login")
+        for text in lines:
+            check(screen.count(f"<rita> {text}") == 1, f"{text!r} shown twice after the re-login", screen)
+        tmux.text(r, "después")
+        tmux.keys(r, "Enter")
+        tmux.wait_for(r, "<rita> después")
+    finally:
+        tmux.kill()
+        if proxy:
+            proxy.release()
+            proxy.close()
+        server.stop()
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -580,6 +728,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmpdir:
         try:
             run(args, tmpdir)
+            run_widths(args, tmpdir)
+            run_reconnect(args, tmpdir)
             run_accounts(args, tmpdir)
             run_tls(args, tmpdir)
         except Fail as e:

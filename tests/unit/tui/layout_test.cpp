@@ -12,7 +12,7 @@ namespace {
 
 std::string row_text(const Row& r) {
     std::string s;
-    for (const Cell& c : r) chat::proto::encode_utf8(c.cp, s);
+    for (const Cell& c : r) s += c.text;
     return s;
 }
 

@@ -1,0 +1,46 @@
+// When to try the server again: after a lost connection, and after a
+// reconnect whose nickname the server still gives to the old session (it
+// has not noticed that connection is dead yet). Pure: the caller passes
+// the monotonic time in milliseconds, so the tests use a fake clock.
+#pragma once
+
+#include <cstdint>
+
+namespace chat::tui {
+
+class Reconnect {
+public:
+    enum class Why : unsigned char {
+        None,      // nothing scheduled
+        Lost,      // the connection dropped, or could not be made
+        NickHeld,  // a re-login got nick-in-use: the old session still holds the nick
+    };
+    static constexpr int kFirstDelay = 1;  // seconds; doubles up to kMaxDelay
+    static constexpr int kMaxDelay = 30;
+
+    // Schedules the next attempt after the current delay, and doubles the delay.
+    void schedule(std::int64_t now_ms, Why why);
+    // Logged in: the next loss waits kFirstDelay again.
+    void succeeded() { delay_ = kFirstDelay; }
+    // The attempt is being made now.
+    void started() { why_ = Why::None; }
+
+    bool pending() const { return why_ != Why::None; }
+    Why why() const { return why_; }
+    bool due(std::int64_t now_ms) const { return pending() && now_ms >= at_ms_; }
+    // Whole seconds left, rounded up (what the status bar counts down).
+    int seconds_left(std::int64_t now_ms) const;
+    // The delay the last schedule() used, in seconds.
+    int last_delay() const { return last_; }
+    // How long poll() may sleep: until the next whole second of the countdown
+    // (`countdown`) or until the attempt; -1 when nothing is scheduled.
+    int wait_ms(std::int64_t now_ms, bool countdown) const;
+
+private:
+    Why why_ = Why::None;
+    std::int64_t at_ms_ = 0;
+    int delay_ = kFirstDelay;
+    int last_ = 0;
+};
+
+}  // namespace chat::tui
