@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "load/dial.hpp"
+#include "load/tls.hpp"
 #include "net/fd.hpp"
 #include "proto/framer.hpp"
 #include "proto/server_line.hpp"
@@ -36,6 +37,7 @@ std::uint64_t now_ns() noexcept {
 enum class St : std::uint8_t {
     Idle,         // not started, or finished
     Connecting,   // connect() issued
+    Handshaking,  // --tls: the handshake is under way
     Nick,         // nickname sent: waiting for END HIST (register) or AUTH (login)
     Registering,  // /registrar sent: waiting for OK register
     Password,     // password sent: waiting for END HIST
@@ -46,8 +48,11 @@ enum class Phase : std::uint8_t { Register, Login };
 
 struct Client {
     net::Fd fd;
+    Stream io;  // the socket itself, or TLS over it
     St st = St::Idle;
     bool writable = false;
+    bool read_wants_write = false;  // TLS: a read stopped until the socket is writable
+    bool write_wants_read = false;  // TLS: a write stopped until the socket is readable
     bool ok = false;          // reached its goal (registered, or logged in)
     bool retry_nick = false;  // Backoff: the server waits for a nickname again
     bool broken = false;      // a send() failed: closed by the loop, not under its caller's feet
@@ -70,6 +75,9 @@ private:
     bool run_phase(Phase p);
     void start(Client& c, std::uint64_t now);
     void on_event(Client& c, std::uint32_t events, std::uint64_t now);
+    void greet(Client& c);
+    void tls_failed();
+    void read_lines(Client& c, std::uint64_t now);
     void on_line(Client& c, std::string_view line, std::uint64_t now);
     void on_error(Client& c, std::string_view code, std::uint64_t now);
     void succeeded(Client& c);
@@ -125,6 +133,7 @@ void AuthStorm::start(Client& c, std::uint64_t now) {
 // The client is done with this phase: its socket is closed, the next one may start.
 void AuthStorm::finish(Client& c, bool failed) {
     if (failed) ++res_.login_failures;
+    c.io.reset();
     c.fd.reset();
     c.st = St::Idle;
     --active_;
@@ -145,14 +154,14 @@ void AuthStorm::send(Client& c, std::string_view bytes) {
 
 void AuthStorm::flush(Client& c) {
     std::size_t off = 0;
+    c.write_wants_read = false;
     while (off < c.out.size()) {
-        const ssize_t n = ::send(c.fd.get(), c.out.data() + off, c.out.size() - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += static_cast<std::size_t>(n);
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        const IoResult r = c.io.write(c.fd.get(), std::string_view(c.out).substr(off));
+        if (r.status == Io::Ok) {
+            off += r.n;
+        } else if (r.status == Io::WantWrite || r.status == Io::WantRead) {
             c.writable = false;
+            c.write_wants_read = r.status == Io::WantRead;
             break;
         } else {
             c.broken = true;
@@ -173,26 +182,69 @@ void AuthStorm::on_event(Client& c, std::uint32_t events, std::uint64_t now) {
             return;
         }
         ++res_.connected;
-        c.st = St::Nick;
-        c.writable = true;
-        send(c, nick_of(c.idx) + "\n");
-    } else if (events & EPOLLOUT) {
+        if (!dialer_.tls()) {
+            greet(c);
+            return;
+        }
+        if (!c.io.start_tls(*dialer_.tls(), c.fd.get())) {
+            tls_failed();
+            finish(c, true);
+            return;
+        }
+        c.st = St::Handshaking;
+    }
+    if (c.st == St::Handshaking) {
+        const IoResult r = c.io.handshake();
+        if (r.status == Io::Error) {
+            tls_failed();
+            finish(c, true);
+            return;
+        }
+        if (r.status != Io::Ok) return;
+        ++res_.tls_handshakes;
+        greet(c);
+        read_lines(c, now);  // application data may have come with the handshake's last flight
+        return;
+    }
+    const bool in = events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+    const bool out = events & EPOLLOUT;
+    // TLS may need the other direction: a write can wait for a read and a read for a write.
+    if (out || (in && c.write_wants_read)) {
         c.writable = true;
         if (!c.out.empty()) flush(c);
     }
-    if (c.st == St::Idle || !(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+    if (c.st != St::Idle && (in || (out && c.read_wants_write))) read_lines(c, now);
+}
+
+void AuthStorm::tls_failed() {
+    if (res_.tls_failures++ == 0)
+        std::fprintf(stderr, "chat-load: TLS handshake failed: %s\n", Stream::last_error().c_str());
+}
+
+// Connected (and the TLS handshake done): the nickname goes first.
+void AuthStorm::greet(Client& c) {
+    c.st = St::Nick;
+    c.writable = true;
+    send(c, nick_of(c.idx) + "\n");
+}
+
+void AuthStorm::read_lines(Client& c, std::uint64_t now) {
     static char buf[64 * 1024];
     const std::uint32_t gen = c.gen;
+    c.read_wants_write = false;
     for (;;) {
-        const ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-        if (n <= 0) {  // EOF or reset: expected after /salir, a failure before
+        const IoResult r = c.io.read(c.fd.get(), buf, sizeof buf);
+        if (r.status == Io::WantRead) return;
+        if (r.status == Io::WantWrite) {
+            c.read_wants_write = true;
+            return;
+        }
+        if (r.status != Io::Ok) {  // EOF or reset: expected after /salir, a failure before
             if (c.st != St::Quitting) ++res_.disconnects;
             finish(c, !c.ok);
             return;
         }
-        c.in.append(buf, static_cast<std::size_t>(n));
+        c.in.append(buf, r.n);
         std::size_t used = 0;
         for (;;) {
             const auto ev = c.framer.next(std::string_view(c.in).substr(used));

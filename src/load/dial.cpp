@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <string>
 
 namespace chat::load {
 
@@ -24,6 +25,14 @@ bool Dialer::setup(const Options& opt) {
     }
     src_base_ = ntohl(src.s_addr);
     src_count_ = opt.src_addrs ? opt.src_addrs : std::max<std::uint32_t>(1, (opt.clients + 199) / 200);
+    if (opt.tls) {
+        std::string error;
+        tls_ = TlsClientContext::make(opt, error);
+        if (!tls_) {
+            std::fprintf(stderr, "chat-load: %s\n", error.c_str());
+            return false;
+        }
+    }
     return true;
 }
 

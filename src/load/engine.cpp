@@ -25,6 +25,7 @@
 #include "load/dial.hpp"
 #include "load/irc_line.hpp"
 #include "load/payload.hpp"
+#include "load/tls.hpp"
 #include "net/fd.hpp"
 #include "proto/framer.hpp"
 #include "proto/server_line.hpp"
@@ -44,14 +45,18 @@ std::uint64_t now_ns() noexcept {
     return static_cast<std::uint64_t>(ts.tv_sec) * kSec + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-enum class St : std::uint8_t { Off, Connecting, LoggingIn, Joining, Ready, Quitting };
+// Handshaking: TLS under way. Greeted: handshake scenario, waiting for HELLO, then closing.
+enum class St : std::uint8_t { Off, Connecting, Handshaking, Greeted, LoggingIn, Joining, Ready, Quitting };
 enum class Phase : std::uint8_t { Login, Run, Drain, Done };
 
 struct Client {
     net::Fd fd;
+    Stream io;  // the socket itself, or TLS over it
     St st = St::Off;
     bool writable = false;
     bool dirty = false;
+    bool read_wants_write = false;  // TLS: a read stopped until the socket is writable
+    bool write_wants_read = false;  // TLS: a write stopped until the socket is readable
     std::uint32_t idx = 0;
     std::uint32_t gen = 0;
     std::uint32_t echoes_owed = 0;  // churn: own messages whose echo has not come back
@@ -74,7 +79,10 @@ private:
     bool setup();
     void start(Client& c, std::uint64_t now);
     void on_event(Client& c, std::uint32_t events);
+    void on_connected(Client& c, std::uint64_t now);
+    void on_transport_ready(Client& c, std::uint64_t now);
     void on_readable(Client& c);
+    void tls_failed(const std::string& why);
     void take_bytes(Client& c, std::string_view data, std::uint64_t now);
     void on_line(Client& c, std::string_view line, std::uint64_t now);
     void chat_line(Client& c, std::string_view line, std::uint64_t now);
@@ -94,6 +102,10 @@ private:
     std::string nick_of(std::uint32_t idx) const { return opt_.run + "_" + std::to_string(idx); }
     bool closed_loop() const noexcept { return opt_.rate <= 0; }
     bool is_sender(const Client& c) const noexcept { return c.idx < senders_; }
+    // Churn and handshake: slots close and reconnect for the whole measured time.
+    bool cycling() const noexcept {
+        return opt_.scenario == Scenario::Churn || opt_.scenario == Scenario::Handshake;
+    }
 
     const Options& opt_;
     Result res_;
@@ -173,6 +185,7 @@ bool Engine::setup() {
             break;
         case Scenario::Storm:
         case Scenario::Churn:
+        case Scenario::Handshake:
         case Scenario::Auth:  // run by auth_storm.cpp, never here
             senders_ = 0;
             order_width_ = 0;
@@ -191,12 +204,14 @@ bool Engine::setup() {
 }
 
 void Engine::start(Client& c, std::uint64_t now) {
+    c.io.reset();
     c.fd.reset();
     c.out.clear();
     c.out_off = 0;
     c.in.clear();
     c.framer = proto::LineFramer(kMaxLine);
     c.writable = false;
+    c.read_wants_write = c.write_wants_read = false;
     c.echoes_owed = 0;
     ++c.gen;
     c.started_ns = now;
@@ -219,12 +234,13 @@ void Engine::start(Client& c, std::uint64_t now) {
 void Engine::close_client(Client& c, bool unasked, std::uint64_t now) {
     const St was = c.st;
     if (was == St::Ready) --ready_;
+    c.io.reset();
     c.fd.reset();  // close() also takes it out of the epoll set
     c.st = St::Off;
     c.out.clear();
     c.out_off = 0;
-    const bool in_login =
-        was == St::Off || was == St::Connecting || was == St::LoggingIn || was == St::Joining;
+    const bool in_login = was == St::Off || was == St::Connecting || was == St::Handshaking ||
+                          was == St::Greeted || was == St::LoggingIn || was == St::Joining;
     if (unasked) {
         if (in_login) {
             ++res_.login_failures;
@@ -233,7 +249,7 @@ void Engine::close_client(Client& c, bool unasked, std::uint64_t now) {
             ++res_.disconnects;
         }
     }
-    if (opt_.scenario == Scenario::Churn && phase_ == Phase::Run) {
+    if (cycling() && phase_ == Phase::Run) {
         if (was == St::Quitting) ++res_.sessions;
         // A refused or failed attempt backs off a little so a full server is not hammered in a tight loop.
         c.retry_at = now + (was == St::Quitting ? 0 : kSec / 10);
@@ -250,16 +266,16 @@ void Engine::queue(Client& c, std::string_view bytes) {
 }
 
 void Engine::flush(Client& c) {
+    c.write_wants_read = false;
     while (c.out_off < c.out.size()) {
-        const ssize_t n =
-            ::send(c.fd.get(), c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
-        if (n > 0) {
-            c.out_off += static_cast<std::size_t>(n);
+        const IoResult r = c.io.write(c.fd.get(), std::string_view(c.out).substr(c.out_off));
+        if (r.status == Io::Ok) {
+            c.out_off += r.n;
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (r.status == Io::WantWrite || r.status == Io::WantRead) {
             c.writable = false;
+            c.write_wants_read = r.status == Io::WantRead;
             return;
         }
         close_client(c, true, now_ns());
@@ -279,38 +295,94 @@ void Engine::on_event(Client& c, std::uint32_t events) {
             close_client(c, true, now);
             return;
         }
-        ++res_.connected;
-        c.st = St::LoggingIn;
-        c.writable = true;
-        const std::string nick = nick_of(c.idx);
-        if (opt_.proto == Proto::Chat) {
-            queue(c, nick + "\n");
-        } else {
-            queue(c, "NICK " + nick + "\r\nUSER " + nick + " 0 * :" + nick + "\r\n");
+        on_connected(c, now);
+        return;
+    }
+    if (c.st == St::Handshaking) {
+        const IoResult r = c.io.handshake();
+        if (r.status == Io::Ok) {
+            ++res_.tls_handshakes;
+            on_transport_ready(c, now);
+            // Application data may have come in the same segments as the handshake's last flight.
+            if (c.st != St::Off) on_readable(c);
+        } else if (r.status == Io::Error) {
+            tls_failed(Stream::last_error());
+            close_client(c, true, now);
         }
-    } else if (events & EPOLLOUT) {
+        return;
+    }
+    const bool in = events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+    const bool out = events & EPOLLOUT;
+    // TLS may need the other direction: a write can wait for a read and a read for a write.
+    if (out || (in && c.write_wants_read)) {
         c.writable = true;
         if (!c.out.empty()) flush(c);
         if (c.st == St::Off) return;
     }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c);
+    if (in || (out && c.read_wants_write)) on_readable(c);
+}
+
+void Engine::on_connected(Client& c, std::uint64_t now) {
+    ++res_.connected;
+    if (!dialer_.tls()) {
+        on_transport_ready(c, now);
+        return;
+    }
+    if (!c.io.start_tls(*dialer_.tls(), c.fd.get())) {
+        tls_failed(Stream::last_error());
+        close_client(c, true, now);
+        return;
+    }
+    c.st = St::Handshaking;
+    c.writable = true;
+    const IoResult r = c.io.handshake();  // the ClientHello goes out now
+    if (r.status == Io::Error) {
+        tls_failed(Stream::last_error());
+        close_client(c, true, now);
+    }
+}
+
+// TCP connected (and the TLS handshake done): log in, or, in the handshake scenario, wait for HELLO.
+void Engine::on_transport_ready(Client& c, std::uint64_t now) {
+    (void)now;
+    c.writable = true;
+    if (opt_.scenario == Scenario::Handshake) {
+        c.st = St::Greeted;
+        return;
+    }
+    c.st = St::LoggingIn;
+    const std::string nick = nick_of(c.idx);
+    if (opt_.proto == Proto::Chat) {
+        queue(c, nick + "\n");
+    } else {
+        queue(c, "NICK " + nick + "\r\nUSER " + nick + " 0 * :" + nick + "\r\n");
+    }
 }
 
 void Engine::on_readable(Client& c) {
     static char buf[256 * 1024];
     const std::uint32_t gen = c.gen;
+    c.read_wants_write = false;
     for (;;) {
-        const ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
-        if (n > 0) {
-            take_bytes(c, std::string_view(buf, static_cast<std::size_t>(n)), now_ns());
+        const IoResult r = c.io.read(c.fd.get(), buf, sizeof buf);
+        if (r.status == Io::Ok) {
+            take_bytes(c, std::string_view(buf, r.n), now_ns());
             if (c.st == St::Off || c.gen != gen) return;
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (r.status == Io::WantRead) return;
+        if (r.status == Io::WantWrite) {
+            c.read_wants_write = true;
+            return;
+        }
         close_client(c, c.st != St::Quitting, now_ns());  // EOF or a reset
         return;
     }
+}
+
+void Engine::tls_failed(const std::string& why) {
+    // Once: a refused certificate fails every connection the same way.
+    if (res_.tls_failures++ == 0) std::fprintf(stderr, "chat-load: TLS handshake failed: %s\n", why.c_str());
 }
 
 void Engine::take_bytes(Client& c, std::string_view data, std::uint64_t now) {
@@ -339,6 +411,11 @@ void Engine::take_bytes(Client& c, std::string_view data, std::uint64_t now) {
 }
 
 void Engine::on_line(Client& c, std::string_view line, std::uint64_t now) {
+    if (c.st == St::Greeted) {  // handshake scenario: HELLO (or whatever came first) ends the session
+        c.st = St::Quitting;
+        close_client(c, false, now);
+        return;
+    }
     if (opt_.proto == Proto::Chat)
         chat_line(c, line, now);
     else
@@ -581,7 +658,7 @@ void Engine::tick(std::uint64_t now) {
             }
             break;
         case Phase::Run:
-            if (opt_.scenario == Scenario::Churn) {
+            if (cycling()) {
                 for (std::size_t i = 0; i < reconnect_.size();) {
                     Client& c = clients_[reconnect_[i]];
                     if (c.retry_at <= now && now < measure_end_) {
@@ -611,7 +688,7 @@ void Engine::tick(std::uint64_t now) {
             break;
         case Phase::Drain: {
             bool done = unique_ >= res_.expected;
-            if (opt_.scenario == Scenario::Churn) {
+            if (cycling()) {
                 done = std::all_of(clients_.begin(), clients_.end(),
                                    [](const Client& c) { return c.st == St::Off; });
             }
@@ -628,7 +705,8 @@ Result Engine::run() {
                     : opt_.scenario == Scenario::Private ? "private"
                     : opt_.scenario == Scenario::Storm   ? "storm"
                     : opt_.scenario == Scenario::Idle    ? "idle"
-                                                         : "churn";
+                    : opt_.scenario == Scenario::Churn   ? "churn"
+                                                         : "handshake";
     res_.proto = opt_.proto == Proto::Chat ? "chat" : "irc";
     res_.clients = opt_.clients;
     if (!setup()) {
@@ -642,15 +720,15 @@ Result Engine::run() {
     t0_ = now_ns();
     last_live_ = t0_;
     next_live_ = t0_ + kSec;
-    if (opt_.scenario == Scenario::Churn) {
-        // Churn has no separate login phase: slots cycle for the whole measured time.
+    if (cycling()) {
+        // Churn and handshake have no separate login phase: slots cycle for the whole measured time.
         phase_ = Phase::Run;
         run_start_ = measure_start_ = t0_;
         measure_end_ = t0_ + static_cast<std::uint64_t>(opt_.duration * 1e9);
     }
     // Paced connects keep a server with a short accept backlog from dropping SYNs (which the
     // kernel retries only after a second or more) in scenarios that measure messages, not storms.
-    if (opt_.connect_rate <= 0 || opt_.scenario == Scenario::Churn) {
+    if (opt_.connect_rate <= 0 || cycling()) {
         for (Client& c : clients_) start(c, t0_);
         started_ = opt_.clients;
     }

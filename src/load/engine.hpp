@@ -9,7 +9,7 @@
 namespace chat::load {
 
 enum class Proto { Chat, Irc };
-enum class Scenario { Fanout, Private, Storm, Idle, Churn, Auth };
+enum class Scenario { Fanout, Private, Storm, Idle, Churn, Auth, Handshake };
 enum class AuthPhase { Both, Register, Login };  // auth: which phases run (auth_storm.hpp)
 
 struct Options {
@@ -36,6 +36,12 @@ struct Options {
     std::uint32_t auth_inflight = 32;  // auth: registrations under way at once (chatd queues 64 hashes)
     double auth_retry = 0.2;           // auth: seconds before retrying after ERROR unavailable
     bool live = true;                  // a line a second on stderr
+    // TLS (tls.hpp): every connection of every scenario; the server's certificate is checked
+    // against --tls-ca (or the system store) for tls_name (or the --host address) unless insecure.
+    bool tls = false;
+    std::string tls_ca;
+    std::string tls_name;
+    bool tls_insecure = false;
 };
 
 // Runs the scenario and returns what it measured. Writes diagnostics to stderr.

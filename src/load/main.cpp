@@ -1,6 +1,7 @@
 // chat-load: drives chatd (or an IRC server) with thousands of clients and
 // measures delivery, order and latency. See docs/benchmarks.md.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -59,16 +60,17 @@ int main(int argc, char** argv) {
     const std::map<std::string, Proto> protos{{"chat", Proto::Chat}, {"irc", Proto::Irc}};
     const std::map<std::string, Scenario> scenarios{
         {"fanout", Scenario::Fanout}, {"private", Scenario::Private}, {"storm", Scenario::Storm},
-        {"idle", Scenario::Idle},     {"churn", Scenario::Churn},     {"auth", Scenario::Auth}};
+        {"idle", Scenario::Idle},     {"churn", Scenario::Churn},     {"auth", Scenario::Auth},
+        {"handshake", Scenario::Handshake}};
     const std::map<std::string, chat::load::AuthPhase> phases{{"both", chat::load::AuthPhase::Both},
                                                               {"register", chat::load::AuthPhase::Register},
                                                               {"login", chat::load::AuthPhase::Login}};
-    app.add_option("-s,--scenario", opt.scenario, "fanout | private | storm | idle | churn | auth")
+    app.add_option("-s,--scenario", opt.scenario, "fanout | private | storm | idle | churn | auth | handshake")
         ->transform(CLI::CheckedTransformer(scenarios, CLI::ignore_case));
     app.add_option("--proto", opt.proto, "chat (chatd) or irc")
         ->transform(CLI::CheckedTransformer(protos, CLI::ignore_case));
     app.add_option("-H,--host", opt.host, "server IPv4 address")->capture_default_str();
-    app.add_option("-p,--port", opt.port, "server port")->capture_default_str();
+    app.add_option("-p,--port", opt.port, "server port (5000; 5001 with --tls)");
     app.add_option("-c,--clients", opt.clients, "client connections")->capture_default_str();
     app.add_option("--senders", opt.senders, "fanout: clients that send (0 = all)")->capture_default_str();
     app.add_option("-r,--rate", opt.rate, "aggregate messages/s, open loop (0 = closed loop)")
@@ -104,12 +106,37 @@ int main(int argc, char** argv) {
     app.add_option("--auth-retry", opt.auth_retry,
                    "auth: seconds (+-50 %) before asking again after ERROR unavailable")
         ->capture_default_str();
+    app.add_flag("--tls", opt.tls,
+                 "every connection over TLS (full handshakes, no resumption), the server's certificate "
+                 "verified against the system's trusted certificates, or --tls-ca");
+    app.add_option("--tls-ca", opt.tls_ca,
+                   "with --tls: trust the certificate authorities in FILE (PEM), e.g. var/tls/ca.pem of "
+                   "scripts/cert.sh")
+        ->type_name("FILE");
+    app.add_option("--tls-name", opt.tls_name,
+                   "with --tls: the name the certificate must carry, also sent as SNI (default: the --host "
+                   "address)")
+        ->type_name("NAME");
+    app.add_flag("--tls-insecure", opt.tls_insecure,
+                 "with --tls: do NOT verify the server's certificate (the handshake costs the same on "
+                 "the server; for tests and benchmarks only)");
     app.add_flag("--json", json, "print the result as JSON on stdout (the table goes to stderr)");
     app.add_option("--json-file", json_file, "also write the JSON result to this file");
     app.add_flag("-q,--quiet", quiet, "no live line on stderr");
     app.add_option("--merge", merge, "add up --json results of several processes and print them")
         ->expected(1, -1);
     CLI11_PARSE(app, argc, argv);
+    if (app.count("--port") == 0 && opt.tls) opt.port = 5001;
+    if (!opt.tls && (!opt.tls_ca.empty() || !opt.tls_name.empty() || opt.tls_insecure)) {
+        std::fprintf(stderr, "chat-load: --tls-ca, --tls-name and --tls-insecure go with --tls\n");
+        return 2;
+    }
+    if (opt.tls && opt.tls_insecure && !opt.tls_ca.empty()) {
+        std::fprintf(stderr, "chat-load: --tls-insecure checks nothing, so --tls-ca would be ignored\n");
+        return 2;
+    }
+    // OpenSSL writes to the socket with write(): a server gone would otherwise kill us with SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
 
     if (!merge.empty()) return merge_files(merge, json);
     if (opt.run.empty()) opt.run = random_run_tag();

@@ -25,6 +25,8 @@ void each_counter(R& r, F&& f) {
     f("registered", r.registered);
     f("account_logins", r.account_logins);
     f("auth_busy", r.auth_busy);
+    f("tls_handshakes", r.tls_handshakes);
+    f("tls_failures", r.tls_failures);
     f("sent", r.sent);
     f("expected", r.expected);
     f("delivered", r.delivered);
@@ -247,6 +249,8 @@ std::string Result::table() const {
     if (sessions)
         row("sessions",
             num(sessions) + " (" + fmt_double(sessions / (measured_s > 0 ? measured_s : 1)) + "/s)");
+    if (tls_handshakes || tls_failures)
+        row("TLS handshakes", num(tls_handshakes) + " done, " + num(tls_failures) + " failed");
     if (measured_s > 0) row("measured", fmt_double(measured_s) + " s");
     row("messages sent", num(sent));
     row("deliveries", num(delivered) + " of " + num(expected) + " expected, " + num(missing()) +

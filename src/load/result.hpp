@@ -29,10 +29,12 @@ struct Result {
     std::uint64_t login_failures = 0;
     std::uint64_t disconnects = 0;     // connections the server closed unasked
     std::uint64_t server_errors = 0;   // ERROR lines (chat) or numeric errors (irc)
-    std::uint64_t sessions = 0;        // churn: completed connect-login-chat-quit cycles
+    std::uint64_t sessions = 0;        // churn: connect-login-chat-quit cycles; handshake: connect-HELLO-close
     std::uint64_t registered = 0;      // auth: nicknames made accounts (OK register)
     std::uint64_t account_logins = 0;  // auth: logins with a password that reached END HIST
     std::uint64_t auth_busy = 0;       // auth: ERROR unavailable (hashing queue full), each retried
+    std::uint64_t tls_handshakes = 0;  // --tls: handshakes completed (every one a full handshake)
+    std::uint64_t tls_failures = 0;    // --tls: handshakes that failed (a refused certificate, a reset)
 
     std::uint64_t sent = 0;       // messages sent (warm-up included)
     std::uint64_t expected = 0;   // deliveries owed to this run's clients for its own messages

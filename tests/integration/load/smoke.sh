@@ -2,11 +2,17 @@
 # chat-load smoke test: a few hundred clients for a few seconds against a
 # private chatd on a free port; every delivery, order and login is checked by
 # chat-load itself, which exits non-zero on anything missing.
-#   smoke.sh CHATD CHAT_LOAD
+#   smoke.sh CHATD CHAT_LOAD          over plain TCP
+#   smoke.sh CHATD CHAT_LOAD --tls    every scenario over TLS (scripts/cert.sh's CA and
+#                                     certificate), each connection's handshake counted, and a
+#                                     certificate chat-load must refuse (unknown CA, wrong name)
 set -euo pipefail
 unset CHATD_DB  # in-memory storage: the database `make test` starts is stopped by its fault tests
 chatd="$1"
 load="$2"
+tls=0
+[[ ${3:-} == --tls ]] && tls=1
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 tmp="$(mktemp -d)"
 pid=""
 cleanup() {
@@ -19,12 +25,20 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+server_args=(--bind 127.0.0.1 --port 0 --rate 0 --max-per-ip 0 --log-level info --pw-test-cost)
+listening='listening on'
+if [[ $tls == 1 ]]; then
+  CHATD_TLS_DIR="$tmp/tls" "$root/scripts/cert.sh" > /dev/null
+  # --port 0 with a certificate: TLS only, on a port the kernel picks.
+  server_args+=(--tls-port 0 --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server.key")
+  listening='listening for TLS on'
+fi
 # Port 0: the kernel picks a free port and chatd logs the one it got.
-"$chatd" --bind 127.0.0.1 --port 0 --rate 0 --max-per-ip 0 --log-level info 2> "$tmp/chatd.log" &
+"$chatd" "${server_args[@]}" 2> "$tmp/chatd.log" &
 pid=$!
 port=""
 for _ in $(seq 100); do
-  port="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$tmp/chatd.log" | head -1)"
+  port="$(sed -n "s/.*$listening [^ ]*:\([0-9][0-9]*\).*/\1/p" "$tmp/chatd.log" | head -1)"
   [[ -n "$port" ]] && break
   kill -0 "$pid" 2>/dev/null || { echo "smoke: chatd exited:" >&2; cat "$tmp/chatd.log" >&2; exit 1; }
   sleep 0.1
@@ -32,14 +46,52 @@ done
 [[ -n "$port" ]] || { echo "smoke: chatd did not report its port" >&2; cat "$tmp/chatd.log" >&2; exit 1; }
 
 common=(-H 127.0.0.1 -p "$port" -q --login-wait 30 --drain 20)
+[[ $tls == 1 ]] && common+=(--tls --tls-ca "$tmp/tls/ca.pem")
+n=0
 run() {
+  n=$((n + 1))
   echo "== chat-load $*"
-  "$load" "${common[@]}" "$@"
+  "$load" "${common[@]}" --json-file "$tmp/$n.json" "$@"
+  if [[ $tls == 1 ]]; then
+    # Every connection that got in went through a handshake of its own, and none failed.
+    python3 - "$tmp/$n.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+if r["tls_handshakes"] < r["connected"] or r["tls_handshakes"] == 0 or r["tls_failures"]:
+    sys.exit("smoke: %d TLS handshakes for %d connections, %d failed" % (r["tls_handshakes"], r["connected"], r["tls_failures"]))
+PY
+  fi
 }
 run -s fanout -c 300 --senders 20 -r 2000 -d 2 --warmup 0.5 --src-addrs 3
 run -s fanout -c 50 -w 8 -d 1 --warmup 0.2
 run -s private -c 100 -r 1000 -d 1 --warmup 0.2
 run -s churn -c 20 -d 1
 run -s idle -c 200 -d 0.5
+run -s handshake -c 10 -d 1
+run -s auth -c 20 --auth-inflight 8
+python3 - "$tmp/$n.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+if r["registered"] != 20 or r["account_logins"] != 20:
+    sys.exit("smoke: auth: %d registered, %d logins of 20" % (r["registered"], r["account_logins"]))
+PY
+
+if [[ $tls == 1 ]]; then
+  # A certificate chat-load must refuse: the system store does not know the private CA, and
+  # the certificate is for localhost, not chat.example.org. Nothing may get through.
+  refused() {
+    echo "== chat-load (must be refused) $*"
+    if "$load" -H 127.0.0.1 -p "$port" -q --tls -s storm -c 3 --login-wait 10 "$@" > "$tmp/refused.out" 2>&1; then
+      echo "smoke: chat-load $* logged in to a server it should not trust" >&2; exit 1
+    fi
+    grep -q "TLS handshake failed: .*certificate verify failed" "$tmp/refused.out" ||
+      { echo "smoke: no certificate refusal reported:" >&2; cat "$tmp/refused.out" >&2; exit 1; }
+  }
+  refused
+  refused --tls-ca "$tmp/tls/ca.pem" --tls-name chat.example.org
+  # --tls-insecure checks nothing and gets in; the right name passes.
+  "$load" -H 127.0.0.1 -p "$port" -q --tls --tls-insecure -s storm -c 3 --login-wait 10 > /dev/null
+  "$load" -H 127.0.0.1 -p "$port" -q --tls --tls-ca "$tmp/tls/ca.pem" --tls-name localhost -s storm -c 3 --login-wait 10 > /dev/null
+fi
 kill -0 "$pid" 2>/dev/null || { echo "smoke: chatd died during the run" >&2; cat "$tmp/chatd.log" >&2; exit 1; }
 echo "smoke: all deliveries checked"
