@@ -257,3 +257,20 @@ TEST_CASE("a line longer than the limit is cut and still ends in LF") {
     CHECK(body(lines[0], "debug").rfind("big yyy", 0) == 0);
     CHECK(body(lines[1], "debug") == "after big");
 }
+
+TEST_CASE("formats: JSON escapes what it must; under journald a priority and no time") {
+    StderrPipe pipe;
+    set_log_format(LogFormat::Json);
+    log_write(LogLevel::Warn, "quote \" backslash \\ tab \t bell \a end");
+    const std::string json = pipe.read_until("end\"}\n", 5s);
+    CHECK(json.find("\"level\":\"warn\",\"msg\":\"quote \\\" backslash \\\\ tab \\u0009 bell \\u0007 end\"}\n") !=
+          std::string::npos);
+    CHECK(json.rfind("{\"time\":\"20", 0) == 0);
+    set_log_format(LogFormat::Text);
+    set_log_to_journal(true);
+    log_write(LogLevel::Error, "trouble %d", 7);
+    log_write(LogLevel::Info, "news");
+    const std::string journal = pipe.read_until("<6>news\n", 5s);
+    CHECK(journal == "<3>trouble 7\n<6>news\n");
+    set_log_to_journal(false);
+}
