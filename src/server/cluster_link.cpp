@@ -36,8 +36,14 @@ std::vector<ClusterEvent> ClusterLink::parse_entry(std::uint64_t seq, std::strin
     if (kind.size() != 1 || e.node.empty()) return out;
     switch (kind[0]) {
         case 'J':
+            e.kind = ClusterEvent::Kind::Join;
+            e.nick = std::string(word(text));
+            e.arg = std::string(word(text));
+            if (e.nick.empty() || e.arg.empty() || !to_int(text, e.id)) return out;
+            out.push_back(std::move(e));
+            break;
         case 'S':
-            e.kind = kind[0] == 'J' ? ClusterEvent::Kind::Join : ClusterEvent::Kind::Status;
+            e.kind = ClusterEvent::Kind::Status;
             e.nick = std::string(word(text));
             e.arg = std::string(text);
             if (e.nick.empty() || e.arg.empty()) return out;
@@ -114,6 +120,7 @@ void ClusterLink::send_hello() {
         args.push_back(folded);
         args.push_back(l.nick);
         args.push_back(l.status);
+        args.push_back(std::to_string(l.id));
     }
     ask(ClusterOp::Kind::Hello, Purpose::Hello, std::move(args));
 }
@@ -169,11 +176,7 @@ void ClusterLink::on_answer(ClusterTime now, const ClusterAnswer& a) {
         case Purpose::Claim:
             claiming_.erase(asked.folded);
             if (!a.failed && a.n > 0) {
-                auto& l = local_[asked.folded];
-                if (l.nick.empty()) {
-                    l.nick = claim_nick_[asked.folded];
-                    l.status = claim_status_[asked.folded];
-                }
+                if (!local_.contains(asked.folded)) local_[asked.folded] = claim_[asked.folded];
             } else if (local_.contains(asked.folded) && local_[asked.folded].joined) {
                 // The Join already came back: the claim took, whatever this answer says.
             } else {
@@ -181,8 +184,7 @@ void ClusterLink::on_answer(ClusterTime now, const ClusterAnswer& a) {
                                !a.failed && a.n == 0 ? ClusterSink::Claim::InUse : ClusterSink::Claim::Unavailable);
                 if (!a.failed && a.n < 0) resync();
             }
-            claim_nick_.erase(asked.folded);
-            claim_status_.erase(asked.folded);
+            claim_.erase(asked.folded);
             break;
         case Purpose::Publish:
             if (!a.failed && a.n < 0) resync();
@@ -207,7 +209,7 @@ void ClusterLink::resync() {
 
 void ClusterLink::hello_answered(ClusterTime now, const ClusterAnswer& a) {
     if (a.failed) return;  // on_down follows
-    // items: conflicts count, the conflicting folded nicks, then (node, folded, nick, status)...
+    // items: conflicts count, the conflicting folded nicks, then (node, folded, nick, status, id)...
     std::size_t i = 0;
     std::size_t conflicts = 0;
     if (!a.items.empty()) {
@@ -220,8 +222,11 @@ void ClusterLink::hello_answered(ClusterTime now, const ClusterAnswer& a) {
         sink_.on_lost_claim(a.items[i]);
     }
     snapshot_.clear();
-    for (; i + 4 <= a.items.size(); i += 4)
-        snapshot_[a.items[i + 1]] = ClusterUser{a.items[i + 2], a.items[i + 3], a.items[i]};
+    for (; i + 5 <= a.items.size(); i += 5) {
+        std::int64_t id = 0;
+        to_int(a.items[i + 4], id);
+        snapshot_[a.items[i + 1]] = ClusterUser{a.items[i + 2], a.items[i + 3], a.items[i], id};
+    }
     snapshot_seq_ = a.n > 0 ? static_cast<std::uint64_t>(a.n) : 0;
     if (!synced_once_) {
         users_ = snapshot_;
@@ -269,6 +274,7 @@ void ClusterLink::resync_from_snapshot() {
         e.node = u.node;
         e.nick = u.nick;
         e.arg = std::move(arg);
+        e.id = kind == ClusterEvent::Kind::Join ? u.id : 0;
         e.local = u.node == options_.node;
         sink_.on_event(e);
     };
@@ -350,16 +356,16 @@ void ClusterLink::apply(const ClusterEvent& e) {
     const std::string folded = proto::fold_nick(e.nick);
     switch (e.kind) {
         case ClusterEvent::Kind::Join:
-            users_[folded] = ClusterUser{e.nick, e.arg, e.node};
+            users_[folded] = ClusterUser{e.nick, e.arg, e.node, e.id};
             if (e.local) {
                 if (auto it = local_.find(folded); it != local_.end()) {
                     it->second.joined = true;
                 } else if (claiming_.contains(folded)) {
-                    local_[folded] = Local{e.nick, e.arg, true};  // came back before the claim's answer
+                    local_[folded] = Local{e.nick, e.arg, e.id, true};  // came back before the claim's answer
                 } else {
                     // Claimed by a request whose answer was lost and then refused to
                     // the core: nobody is there, so it leaves again.
-                    local_[folded] = Local{e.nick, e.arg, true};
+                    local_[folded] = Local{e.nick, e.arg, e.id, true};
                     release(e.nick, "closed");
                 }
             }
@@ -382,16 +388,16 @@ void ClusterLink::apply(const ClusterEvent& e) {
     }
 }
 
-bool ClusterLink::claim(ClusterToken token, std::string_view nick, std::string_view status) {
+bool ClusterLink::claim(ClusterToken token, std::string_view nick, std::string_view status, std::int64_t user_id) {
     if (state_ != State::Up) return false;
     std::string folded = proto::fold_nick(nick);
     if (claiming_.contains(folded) || local_.contains(folded)) return false;
     claiming_.insert(folded);
-    claim_nick_[folded] = std::string(nick);
-    claim_status_[folded] = std::string(status);
+    claim_[folded] = Local{std::string(nick), std::string(status), user_id, false};
     ask(ClusterOp::Kind::Claim, Purpose::Claim,
-        {options_.node, folded, std::string(nick), std::string(status), std::to_string(options_.ttl.count())}, token,
-        folded);
+        {options_.node, folded, std::string(nick), std::string(status), std::to_string(options_.ttl.count()),
+         std::to_string(user_id)},
+        token, folded);
     return true;
 }
 

@@ -30,6 +30,7 @@ struct ClusterUser {
     std::string nick;    // as first spelled
     std::string status;
     std::string node;    // where it is logged in
+    std::int64_t id = 0;  // its user id in the shared storage
 };
 
 // One entry of the ordered log, parsed. A node gone (declared by a heartbeat
@@ -42,7 +43,7 @@ struct ClusterEvent {
     std::string nick;  // Join/Part/Status: the user; Message/Private: the sender
     std::string to;    // Private: the recipient
     std::string arg;   // Join/Status: the status; Part: the reason; Message/Private: the text
-    std::int64_t id = 0;  // Message/Private: the message id the origin chose
+    std::int64_t id = 0;  // Join: the user id; Message/Private: the message id the origin chose
     bool local = false;   // the origin is this node
 };
 
@@ -117,7 +118,7 @@ public:
     ClusterTime next_deadline() const;
 
     // Requests of the core; false: not available now (answer ERROR unavailable).
-    bool claim(ClusterToken token, std::string_view nick, std::string_view status);
+    bool claim(ClusterToken token, std::string_view nick, std::string_view status, std::int64_t user_id);
     bool publish_message(ClusterToken token, std::int64_t id, std::string_view from, std::string_view text);
     bool publish_private(ClusterToken token, std::int64_t id, std::string_view from, std::string_view to,
                          std::string_view text);
@@ -154,6 +155,7 @@ private:
     struct Local {
         std::string nick;
         std::string status;
+        std::int64_t id = 0;
         bool joined = false;  // its Join came back through the log
     };
     enum class Purpose : std::uint8_t { Hello, Claim, Release, Status, Publish, Heartbeat, Leave, Read, Range };
@@ -190,7 +192,7 @@ private:
     std::map<std::string, Local> local_;               // folded nick -> this node's users
     std::map<std::string, std::string> departed_;      // local users gone while not Up -> reason
     std::set<std::string> claiming_;                   // folded nicks with a Claim in flight
-    std::map<std::string, std::string> claim_nick_, claim_status_;
+    std::map<std::string, Local> claim_;  // what each claim in flight asked for
     std::map<std::int64_t, ClusterToken> publishing_;  // message id -> core token, until it comes back
     ClusterTime down_since_ = ClusterTime::max();
     std::map<std::string, ClusterUser> snapshot_;      // Hello's, until the catch-up ends

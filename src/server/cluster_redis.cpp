@@ -13,7 +13,7 @@ namespace {
 //   chatd:log            the ordered log: a stream, entry ids <seq>-0, field e
 //   chatd:nodes          hash of the registered nodes
 //   chatd:alive:<node>   the node's heartbeat, with the TTL
-//   chatd:roster:<node>  hash folded nick -> "<nick> <status>", the node's users
+//   chatd:roster:<node>  hash folded nick -> "<nick> <status> <user id>", the node's users
 //   chatd:nick:<folded>  the claim: the owning node, with the TTL
 // Every script that writes the log goes through append(): INCR and XADD in
 // one step, so the log's order is the sequence's.
@@ -37,25 +37,25 @@ local function gone_node(n)
 end
 )lua";
 
-// ARGV: node, ttl, then (folded, nick, status) for each of the node's users.
+// ARGV: node, ttl, then (folded, nick, status, user id) for each of the node's users.
 // Registers the node, claims its users (a Join for each the roster lacks),
 // parts what the roster holds beyond them, and returns {seq, {conflicts,
-// conflicting..., node, folded, nick, status, ...}}: every roster as of seq.
+// conflicting..., node, folded, nick, status, id, ...}}: every roster as of seq.
 constexpr const char* kHello = R"lua(
 local node, ttl = ARGV[1], ARGV[2]
 local roster = 'chatd:roster:' .. node
 redis.call('HSET', 'chatd:nodes', node, '1')
 redis.call('SET', 'chatd:alive:' .. node, '1', 'PX', ttl)
 local mine, conflicts = {}, {}
-for i = 3, #ARGV - 2, 3 do
-  local f, nick, st = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+for i = 3, #ARGV - 3, 4 do
+  local f, nick, st, id = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local owner = redis.call('GET', 'chatd:nick:' .. f)
   if owner == node or not owner then
     mine[f] = true
     redis.call('SET', 'chatd:nick:' .. f, node, 'PX', ttl)
     if not redis.call('HGET', roster, f) then
-      redis.call('HSET', roster, f, nick .. ' ' .. st)
-      append('J ' .. node .. ' ' .. nick .. ' ' .. st)
+      redis.call('HSET', roster, f, nick .. ' ' .. st .. ' ' .. id)
+      append('J ' .. node .. ' ' .. nick .. ' ' .. st .. ' ' .. id)
     end
   else
     conflicts[#conflicts + 1] = f
@@ -74,20 +74,21 @@ for _, f in ipairs(conflicts) do out[#out + 1] = f end
 for _, n in ipairs(redis.call('HKEYS', 'chatd:nodes')) do
   local rr = redis.call('HGETALL', 'chatd:roster:' .. n)
   for i = 1, #rr, 2 do
-    local nick, st = string.match(rr[i + 1], '^(%S+) (%S+)$')
-    out[#out + 1] = n; out[#out + 1] = rr[i]; out[#out + 1] = nick; out[#out + 1] = st
+    local nick, st, id = string.match(rr[i + 1], '^(%S+) (%S+) (%S+)$')
+    out[#out + 1] = n; out[#out + 1] = rr[i]; out[#out + 1] = nick; out[#out + 1] = st; out[#out + 1] = id
   end
 end
 return {tonumber(redis.call('GET', 'chatd:seq') or '0'), out}
 )lua";
 
-// ARGV: node, folded, nick, status, ttl. The sequence of the Join; 0 in use; -1 node unknown.
+// ARGV: node, folded, nick, status, ttl, user id. The sequence of the Join; 0 in use; -1 node unknown.
 constexpr const char* kClaim = R"lua(
 local node, f = ARGV[1], ARGV[2]
 if redis.call('HEXISTS', 'chatd:nodes', node) == 0 then return -1 end
 if not redis.call('SET', 'chatd:nick:' .. f, node, 'NX', 'PX', ARGV[5]) then return 0 end
-redis.call('HSET', 'chatd:roster:' .. node, f, ARGV[3] .. ' ' .. ARGV[4])
-return append('J ' .. node .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
+local v = ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. ARGV[6]
+redis.call('HSET', 'chatd:roster:' .. node, f, v)
+return append('J ' .. node .. ' ' .. v)
 )lua";
 
 // ARGV: node, folded, reason. Compare-and-delete: only the node's own claim goes.
@@ -105,8 +106,8 @@ constexpr const char* kStatus = R"lua(
 local node, f = ARGV[1], ARGV[2]
 local v = redis.call('HGET', 'chatd:roster:' .. node, f)
 if not v then return 0 end
-local nick = nick_of(v)
-redis.call('HSET', 'chatd:roster:' .. node, f, nick .. ' ' .. ARGV[3])
+local nick, id = string.match(v, '^(%S+) %S+ (%S+)$')
+redis.call('HSET', 'chatd:roster:' .. node, f, nick .. ' ' .. ARGV[3] .. ' ' .. id)
 return append('S ' .. node .. ' ' .. nick .. ' ' .. ARGV[3])
 )lua";
 

@@ -106,15 +106,15 @@ TEST_CASE("cluster on Redis: claims across nodes whatever the case; one order; c
     flush(r);
     Node a(r, "a"), b(r, "b");
     REQUIRE(run_until(r, [&] { return a.available && b.available; }));
-    REQUIRE(a.link.claim(1, "Ana", "disponible"));
+    REQUIRE(a.link.claim(1, "Ana", "disponible", 1));
     REQUIRE(run_until(r, [&] { return b.saw("JOIN Ana disponible"); }));
     CHECK(a.saw("JOIN Ana disponible"));
-    REQUIRE(b.link.claim(2, "ANA", "disponible"));
+    REQUIRE(b.link.claim(2, "ANA", "disponible", 2));
     REQUIRE(run_until(r, [&] { return !b.claims.empty(); }));
     CHECK(b.claims == V{"2 in-use"});
-    REQUIRE(b.link.claim(3, "Begoña", "disponible"));
+    REQUIRE(b.link.claim(3, "Begoña", "disponible", 3));
     REQUIRE(run_until(r, [&] { return a.saw("JOIN Begoña disponible"); }));
-    REQUIRE(a.link.claim(4, "BEGOÑA", "disponible"));  // no folding beyond ASCII: another user
+    REQUIRE(a.link.claim(4, "BEGOÑA", "disponible", 4));  // no folding beyond ASCII: another user
     REQUIRE(run_until(r, [&] { return b.saw("JOIN BEGOÑA disponible"); }));
 
     // Two senders at once: both nodes see one order, each its own echo in it.
@@ -142,7 +142,7 @@ TEST_CASE("cluster on Redis: claims across nodes whatever the case; one order; c
     CHECK(b.link.find("ana") == nullptr);
     // Free again, for the other node.
     b.claims.clear();
-    REQUIRE(b.link.claim(5, "aNA", "disponible"));
+    REQUIRE(b.link.claim(5, "aNA", "disponible", 5));
     REQUIRE(run_until(r, [&] { return a.saw("JOIN aNA disponible"); }));
     CHECK(b.claims.empty());
 }
@@ -152,16 +152,17 @@ TEST_CASE("cluster on Redis: a node that joins late loads every roster; a clean 
     flush(r);
     Node a(r, "a");
     REQUIRE(run_until(r, [&] { return a.available; }));
-    REQUIRE(a.link.claim(1, "ana", "disponible"));
-    REQUIRE(a.link.claim(2, "bob", "disponible"));
+    REQUIRE(a.link.claim(1, "ana", "disponible", 1));
+    REQUIRE(a.link.claim(2, "bob", "disponible", 2));
     REQUIRE(run_until(r, [&] { return a.link.users().size() == 2; }));
     auto b = std::make_unique<Node>(r, "b");
     REQUIRE(run_until(r, [&] { return b->available; }));
     CHECK(b->link.users().size() == 2);
     REQUIRE(b->link.find("bob"));
     CHECK(b->link.find("bob")->node == "a");
+    CHECK(b->link.find("bob")->id == 2);  // the user id travels with the claim
     CHECK(b->events.empty());
-    REQUIRE(b->link.claim(3, "carla", "disponible"));
+    REQUIRE(b->link.claim(3, "carla", "disponible", 3));
     REQUIRE(run_until(r, [&] { return a.saw("JOIN carla disponible"); }));
     const auto t0 = Clock::now();
     b->link.leave();
@@ -177,8 +178,8 @@ TEST_CASE("cluster on Redis: a node that stops answering is declared gone once; 
     Node a(r, "a", 600ms), b(r, "b", 600ms);
     auto c = std::make_unique<Node>(r, "c", 600ms);
     REQUIRE(run_until(r, [&] { return a.available && b.available && c->available; }));
-    REQUIRE(c->link.claim(1, "dan", "disponible"));
-    REQUIRE(c->link.claim(2, "eva", "disponible"));
+    REQUIRE(c->link.claim(1, "dan", "disponible", 1));
+    REQUIRE(c->link.claim(2, "eva", "disponible", 2));
     REQUIRE(run_until(r, [&] { return a.link.users().size() == 2 && b.link.users().size() == 2; }));
     c.reset();  // no Leave: as if killed; its keys lapse
     const auto t0 = Clock::now();
@@ -189,7 +190,7 @@ TEST_CASE("cluster on Redis: a node that stops answering is declared gone once; 
     int parts = 0;
     for (const auto& e : a.events) parts += e == "PART dan closed";
     CHECK(parts == 1);
-    REQUIRE(a.link.claim(3, "Dan", "disponible"));
+    REQUIRE(a.link.claim(3, "Dan", "disponible", 3));
     REQUIRE(run_until(r, [&] { return b.saw("JOIN Dan disponible"); }));
 }
 
@@ -198,8 +199,8 @@ TEST_CASE("cluster on Redis: Redis flushed under the nodes (a restart without pe
     flush(r);
     Node a(r, "a"), b(r, "b");
     REQUIRE(run_until(r, [&] { return a.available && b.available; }));
-    REQUIRE(a.link.claim(1, "ana", "disponible"));
-    REQUIRE(b.link.claim(2, "bob", "disponible"));
+    REQUIRE(a.link.claim(1, "ana", "disponible", 1));
+    REQUIRE(b.link.claim(2, "bob", "disponible", 2));
     for (int i = 0; i < 20; ++i) REQUIRE(a.link.publish_message(10 + i, 10 + i, "ana", "x"));
     REQUIRE(run_until(r, [&] { return b.link.last_seq() == 22 && a.link.last_seq() == 22; }));
     flush(r);
@@ -208,7 +209,7 @@ TEST_CASE("cluster on Redis: Redis flushed under the nodes (a restart without pe
         return a.available && b.available && a.link.find("bob") && b.link.find("ana") && a.link.last_seq() < 22 &&
                b.link.last_seq() < 22;
     }));
-    REQUIRE(a.link.claim(3, "carla", "disponible"));
+    REQUIRE(a.link.claim(3, "carla", "disponible", 3));
     REQUIRE(run_until(r, [&] { return b.saw("JOIN carla disponible"); }));
     CHECK(a.link.users().size() == 3);
     CHECK(b.link.users().size() == 3);

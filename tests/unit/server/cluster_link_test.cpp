@@ -119,7 +119,12 @@ TEST_CASE("cluster: log entries parsed, text byte-exact, a gone node one PART pe
     CHECK(e[2].nick == "Begoña");
     CHECK(e[2].arg == "closed");
     CHECK(e[2].node == "n3");
+    e = ClusterLink::parse_entry(11, "J n1 ana ocupado 31");
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].arg == "ocupado");
+    CHECK(e[0].id == 31);
     CHECK(ClusterLink::parse_entry(11, "J n1 ana").empty());
+    CHECK(ClusterLink::parse_entry(11, "J n1 ana disponible").empty());
     CHECK(ClusterLink::parse_entry(11, "M n1 x ana hi").empty());
     CHECK(ClusterLink::parse_entry(11, "X n1 a b").empty());
     CHECK(ClusterLink::parse_entry(11, "").empty());
@@ -134,7 +139,7 @@ TEST_CASE("cluster: Hello loads every node's roster; a Read follows from the sna
     auto hello = r.io.take(Kind::Hello);
     CHECK(hello.args == V{"n1", "3000"});
     ClusterAnswer a = r.answer(hello, 25);
-    a.items = {"0", "n2", "ana", "Ana", "ocupado", "n3", "bob", "bob", "disponible"};
+    a.items = {"0", "n2", "ana", "Ana", "ocupado", "5", "n3", "bob", "bob", "disponible", "5"};
     r.link.on_answer(r.now, a);
     CHECK(r.link.available());
     CHECK(r.sink.available == V{"up"});
@@ -149,18 +154,18 @@ TEST_CASE("cluster: Hello loads every node's roster; a Read follows from the sna
 
 TEST_CASE("cluster: a claim, its Join in the order; in use; refused while unavailable") {
     Rig r;
-    CHECK_FALSE(r.link.claim(1, "Ana", "disponible"));  // not started
+    CHECK_FALSE(r.link.claim(1, "Ana", "disponible", 9));  // not started
     r.up();
-    REQUIRE(r.link.claim(7, "Ana", "disponible"));
+    REQUIRE(r.link.claim(7, "Ana", "disponible", 9));
     auto c = r.io.take(Kind::Claim);
-    CHECK(c.args == V{"n1", "ana", "Ana", "disponible", "3000"});
-    CHECK_FALSE(r.link.claim(8, "ANA", "disponible"));  // already on its way here
+    CHECK(c.args == V{"n1", "ana", "Ana", "disponible", "3000", "9"});
+    CHECK_FALSE(r.link.claim(8, "ANA", "disponible", 9));  // already on its way here
     r.link.on_answer(r.now, r.answer(c, 11));
     CHECK(r.sink.claims.empty());  // accepted: the Join says so
-    r.read({{11, "J n1 Ana disponible"}, {12, "J n2 bob disponible"}});
+    r.read({{11, "J n1 Ana disponible 9"}, {12, "J n2 bob disponible 9"}});
     CHECK(r.sink.events == V{"JOIN Ana disponible (local)", "JOIN bob disponible"});
     CHECK(r.link.last_seq() == 12);
-    REQUIRE(r.link.claim(9, "Bob", "disponible"));
+    REQUIRE(r.link.claim(9, "Bob", "disponible", 9));
     r.link.on_answer(r.now, r.answer(r.io.take(Kind::Claim), 0));
     CHECK(r.sink.claims == V{"9 in-use"});
     CHECK(r.io.take(Kind::Read).from == 12);
@@ -169,9 +174,9 @@ TEST_CASE("cluster: a claim, its Join in the order; in use; refused while unavai
 TEST_CASE("cluster: the Join may come back before the claim's answer") {
     Rig r;
     r.up();
-    REQUIRE(r.link.claim(7, "ana", "disponible"));
+    REQUIRE(r.link.claim(7, "ana", "disponible", 9));
     auto c = r.io.take(Kind::Claim);
-    r.read({{11, "J n1 ana disponible"}});
+    r.read({{11, "J n1 ana disponible 9"}});
     r.link.on_answer(r.now, r.answer(c, 11));
     CHECK(r.sink.claims.empty());
     CHECK(r.sink.events == V{"JOIN ana disponible (local)"});
@@ -181,14 +186,14 @@ TEST_CASE("cluster: the Join may come back before the claim's answer") {
 TEST_CASE("cluster: a Join of this node nobody claims (its answer was lost) is released") {
     Rig r;
     r.up();
-    r.read({{11, "J n1 ghost disponible"}});
+    r.read({{11, "J n1 ghost disponible 9"}});
     auto rel = r.io.take(Kind::Release);
     CHECK(rel.args == V{"n1", "ghost", "closed"});
 }
 
 TEST_CASE("cluster: entries seen twice are skipped; a gap starts again from a snapshot") {
     Rig r;
-    r.up(10, {"n2", "ana", "ana", "disponible"});
+    r.up(10, {"n2", "ana", "ana", "disponible", "5"});
     r.read({{11, "M n2 5 ana uno"}, {11, "M n2 5 ana uno"}, {12, "M n2 6 ana dos"}});
     CHECK(r.sink.events == V{"MSG ana uno", "MSG ana dos"});
     r.read({{15, "M n2 9 ana cinco"}});
@@ -198,13 +203,13 @@ TEST_CASE("cluster: entries seen twice are skipped; a gap starts again from a sn
     auto hello = r.io.take(Kind::Hello);
     // The log was trimmed: the snapshot at 20 shows ana gone, carla there.
     ClusterAnswer a = r.answer(hello, 20);
-    a.items = {"0", "n3", "carla", "Carla", "ausente"};
+    a.items = {"0", "n3", "carla", "Carla", "ausente", "5"};
     r.link.on_answer(r.now, a);
     auto range = r.io.take(Kind::Range);
     CHECK(range.from == 13);
     CHECK(range.to == 20);
     ClusterAnswer ra = r.answer(range);
-    ra.entries = {{18, "J n3 Carla disponible"}, {19, "S n3 Carla ausente"}, {20, "P n2 ana quit"}};
+    ra.entries = {{18, "J n3 Carla disponible 9"}, {19, "S n3 Carla ausente"}, {20, "P n2 ana quit"}};
     r.link.on_answer(r.now, ra);
     CHECK(r.sink.events == V{"MSG ana uno", "MSG ana dos", "PART ana closed", "JOIN Carla ausente"});
     CHECK(r.link.available());
@@ -215,9 +220,9 @@ TEST_CASE("cluster: entries seen twice are skipped; a gap starts again from a sn
 TEST_CASE("cluster: the heartbeat every third of the TTL; declared gone while alive, everything is claimed again") {
     Rig r;
     r.up();
-    REQUIRE(r.link.claim(1, "ana", "disponible"));
+    REQUIRE(r.link.claim(1, "ana", "disponible", 9));
     r.link.on_answer(r.now, r.answer(r.io.take(Kind::Claim), 11));
-    r.read({{11, "J n1 ana disponible"}});
+    r.read({{11, "J n1 ana disponible 9"}});
     CHECK(r.link.next_deadline() == r.now + 1000ms);
     r.advance(999ms);
     CHECK_FALSE(r.io.has(Kind::Heartbeat));
@@ -234,21 +239,21 @@ TEST_CASE("cluster: the heartbeat every third of the TTL; declared gone while al
     r.link.on_answer(r.now, r.answer(hb, -1));
     CHECK_FALSE(r.link.available());
     auto hello = r.io.take(Kind::Hello);
-    CHECK(hello.args == V{"n1", "3000", "ana", "ana", "disponible"});
+    CHECK(hello.args == V{"n1", "3000", "ana", "ana", "disponible", "9"});
 }
 
 TEST_CASE("cluster: down: unavailable, reconnects with doubling backoff; back: catches up in order") {
     Rig r;
-    r.up(10, {"n2", "bob", "bob", "disponible"});
-    REQUIRE(r.link.claim(1, "ana", "disponible"));
+    r.up(10, {"n2", "bob", "bob", "disponible", "5"});
+    REQUIRE(r.link.claim(1, "ana", "disponible", 9));
     r.link.on_answer(r.now, r.answer(r.io.take(Kind::Claim), 11));
-    r.read({{11, "J n1 ana disponible"}});
+    r.read({{11, "J n1 ana disponible 9"}});
     r.io.ops.clear();
     r.link.on_down(r.now);
     CHECK_FALSE(r.link.available());
     CHECK(r.sink.available == V{"up", "down"});
     CHECK_FALSE(r.link.publish_message(5, 100, "ana", "hola"));
-    CHECK_FALSE(r.link.claim(6, "carla", "disponible"));
+    CHECK_FALSE(r.link.claim(6, "carla", "disponible", 9));
     // 100 ms, then 200, 400, 800, 800.
     for (auto wait : {100ms, 200ms, 400ms, 800ms, 800ms}) {
         const int before = r.io.connects;
@@ -261,16 +266,16 @@ TEST_CASE("cluster: down: unavailable, reconnects with doubling backoff; back: c
     r.advance(800ms);
     r.link.on_up(r.now);
     auto hello = r.io.take(Kind::Hello);
-    CHECK(hello.args == V{"n1", "3000", "ana", "ana", "disponible"});
+    CHECK(hello.args == V{"n1", "3000", "ana", "ana", "disponible", "9"});
     ClusterAnswer a = r.answer(hello, 14);
-    a.items = {"0", "n1", "ana", "ana", "disponible", "n3", "carla", "carla", "disponible"};
+    a.items = {"0", "n1", "ana", "ana", "disponible", "5", "n3", "carla", "carla", "disponible", "5"};
     r.link.on_answer(r.now, a);
     CHECK_FALSE(r.link.available());  // not before the catch-up
     auto range = r.io.take(Kind::Range);
     CHECK(range.from == 12);
     CHECK(range.to == 14);
     ClusterAnswer ra = r.answer(range);
-    ra.entries = {{12, "P n2 bob quit"}, {13, "J n3 carla disponible"}, {14, "M n3 7 carla hola"}};
+    ra.entries = {{12, "P n2 bob quit"}, {13, "J n3 carla disponible 9"}, {14, "M n3 7 carla hola"}};
     r.link.on_answer(r.now, ra);
     CHECK(r.link.available());
     CHECK(r.sink.events == V{"JOIN ana disponible (local)", "PART bob quit", "JOIN carla disponible", "MSG carla hola"});
@@ -282,12 +287,12 @@ TEST_CASE("cluster: down: unavailable, reconnects with doubling backoff; back: c
 
 TEST_CASE("cluster: Redis started afresh (the sequence went back): the present from the snapshot") {
     Rig r;
-    r.up(500, {"n2", "bob", "bob", "disponible", "n2", "dan", "dan", "disponible"});
+    r.up(500, {"n2", "bob", "bob", "disponible", "5", "n2", "dan", "dan", "disponible", "5"});
     r.link.on_down(r.now);
     r.advance(100ms);
     r.link.on_up(r.now);
     ClusterAnswer a = r.answer(r.io.take(Kind::Hello), 3);
-    a.items = {"0", "n2", "bob", "bob", "ausente", "n3", "eva", "eva", "disponible"};
+    a.items = {"0", "n2", "bob", "bob", "ausente", "5", "n3", "eva", "eva", "disponible", "5"};
     r.link.on_answer(r.now, a);
     CHECK_FALSE(r.io.has(Kind::Range));
     CHECK(r.link.available());
@@ -334,20 +339,20 @@ TEST_CASE("cluster: users who leave while the link is down are left out of the H
     Rig r;
     r.up();
     for (auto [t, n] : {std::pair{1, "ana"}, {2, "bob"}, {3, "carla"}}) {
-        REQUIRE(r.link.claim(static_cast<ClusterToken>(t), n, "disponible"));
+        REQUIRE(r.link.claim(static_cast<ClusterToken>(t), n, "disponible", 9));
         r.link.on_answer(r.now, r.answer(r.io.take(Kind::Claim), 10 + t));
     }
-    r.read({{11, "J n1 ana disponible"}, {12, "J n1 bob disponible"}, {13, "J n1 carla disponible"}});
+    r.read({{11, "J n1 ana disponible 9"}, {12, "J n1 bob disponible 9"}, {13, "J n1 carla disponible 9"}});
     r.link.on_down(r.now);
     r.link.release("ana", "quit");
     r.advance(100ms);
     r.link.on_up(r.now);
     auto hello = r.io.take(Kind::Hello);
-    CHECK(hello.args == V{"n1", "3000", "bob", "bob", "disponible", "carla", "carla", "disponible"});
+    CHECK(hello.args == V{"n1", "3000", "bob", "bob", "disponible", "9", "carla", "carla", "disponible", "9"});
     r.link.release("bob", "timeout");  // after the Hello went out
     CHECK_FALSE(r.io.has(Kind::Release));
     ClusterAnswer a = r.answer(hello, 13);
-    a.items = {"0", "n1", "bob", "bob", "disponible", "n1", "carla", "carla", "disponible"};
+    a.items = {"0", "n1", "bob", "bob", "disponible", "5", "n1", "carla", "carla", "disponible", "5"};
     r.link.on_answer(r.now, a);
     auto rel = r.io.take(Kind::Release);
     CHECK(rel.args == V{"n1", "bob", "timeout"});
@@ -356,9 +361,9 @@ TEST_CASE("cluster: users who leave while the link is down are left out of the H
 TEST_CASE("cluster: a nickname taken by another node while this one was away is lost") {
     Rig r;
     r.up();
-    REQUIRE(r.link.claim(1, "ana", "disponible"));
+    REQUIRE(r.link.claim(1, "ana", "disponible", 9));
     r.link.on_answer(r.now, r.answer(r.io.take(Kind::Claim), 11));
-    r.read({{11, "J n1 ana disponible"}});
+    r.read({{11, "J n1 ana disponible 9"}});
     r.link.on_down(r.now);
     r.advance(100ms);
     r.link.on_up(r.now);
@@ -373,7 +378,7 @@ TEST_CASE("cluster: a nickname taken by another node while this one was away is 
 TEST_CASE("cluster: claims in flight when the link falls are unavailable") {
     Rig r;
     r.up();
-    REQUIRE(r.link.claim(4, "ana", "disponible"));
+    REQUIRE(r.link.claim(4, "ana", "disponible", 9));
     r.link.on_down(r.now);
     CHECK(r.sink.claims == V{"4 unavailable"});
 }
@@ -397,11 +402,11 @@ TEST_CASE("cluster: a clean stop: one Leave, then left; unreachable, left at onc
 
 TEST_CASE("cluster: statuses and private messages go through the order") {
     Rig r;
-    r.up(10, {"n2", "bob", "Bob", "disponible"});
+    r.up(10, {"n2", "bob", "Bob", "disponible", "5"});
     CHECK_FALSE(r.link.set_status("ana", "ocupado"));  // not a user of this node
-    REQUIRE(r.link.claim(1, "ana", "disponible"));
+    REQUIRE(r.link.claim(1, "ana", "disponible", 9));
     r.link.on_answer(r.now, r.answer(r.io.take(Kind::Claim), 11));
-    r.read({{11, "J n1 ana disponible"}});
+    r.read({{11, "J n1 ana disponible 9"}});
     REQUIRE(r.link.set_status("ana", "ocupado"));
     CHECK(r.io.take(Kind::Status).args == V{"n1", "ana", "ocupado"});
     REQUIRE(r.link.publish_private(3, 77, "ana", "Bob", "psst"));
