@@ -4,39 +4,16 @@
 #include <string>
 #include <vector>
 
+#include "cluster_fakes.hpp"
 #include "server/cluster_link.hpp"
 
 using namespace chat::server;
 using namespace std::chrono_literals;
 using V = std::vector<std::string>;
 using Kind = ClusterOp::Kind;
+using chat::server::test::FakeIo;
 
 namespace {
-
-struct FakeIo : ClusterIo {
-    int connects = 0;
-    std::vector<ClusterOp> ops;
-    void connect() override { ++connects; }
-    void disconnect() override {}
-    void send(ClusterOp op) override { ops.push_back(std::move(op)); }
-    // The last op of a kind, taken off the list.
-    ClusterOp take(Kind k) {
-        for (auto it = ops.rbegin(); it != ops.rend(); ++it) {
-            if (it->kind == k) {
-                ClusterOp op = *it;
-                ops.erase(std::next(it).base());
-                return op;
-            }
-        }
-        FAIL("no such op");
-        return {};
-    }
-    bool has(Kind k) const {
-        for (const auto& op : ops)
-            if (op.kind == k) return true;
-        return false;
-    }
-};
 
 struct FakeSink : ClusterSink {
     V events;
