@@ -24,6 +24,9 @@ struct ServerConfig {
     std::size_t db_batch = 500;
     std::size_t db_backlog = 100000;  // events waiting in memory before messages are refused
     std::string log_level = "info";
+    std::string cluster;    // redis://HOST:PORT[/DB]; empty: a single server
+    std::string node_name;  // unique in the cluster; default HOST:PORT of the plain (else TLS) listener
+    double cluster_ttl_s = 15;  // claims and heartbeats; a dead node's users PART within this plus a third
     AuthPoolOptions auth;  // --pw-ops, --pw-mem, --auth-threads
     // `chatd account ACTION [NICK]`: manage accounts in the database and exit.
     std::string account_action;  // add, passwd, remove, list; empty: serve

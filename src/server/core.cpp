@@ -628,6 +628,8 @@ void ChatCore::set_status(Session& s, std::string_view status) {
     if (cluster_) {  // STATUS when it comes back through the order
         if (!cluster_->set_status(s.user.nick, status))
             send_error(s.id, "unavailable", {}, "the cluster cannot be reached; try again later");
+        else
+            await_echo(s, 0);
         return;
     }
     s.user.status = std::string(status);

@@ -142,7 +142,7 @@ private:
     struct PacedPart;
     struct Paced;
     // Why storage or the hasher was asked, when the reply alone does not say.
-    enum class Asked : std::uint8_t { Plain, Profile, Recipient, Verify, Register, Change, Claim };
+    enum class Asked : std::uint8_t { Plain, Profile, Recipient, Verify, Register, Change, Claim, Echo };
     // A request in flight to storage or the hasher (tokens come from one counter): the session
     // that waits for it, paused, and why it asked.
     struct Wait {
@@ -186,6 +186,8 @@ private:
     void cluster_message(const ClusterEvent& e);
     void cluster_presence(const ClusterEvent& e);
     void remember_recent(const StoredMessage& m);
+    void await_echo(Session& s, std::int64_t message_id);
+    void end_echo(Token token);
     void unlist(Session& s);
     void account_login(Session& s, const LoginReply& r);
     void handle_password(Session& s, std::string_view line);
@@ -247,8 +249,10 @@ private:
     struct InFlight {
         ConnId sender;
         MessageEvent event;
+        Token echo;  // the sender waits for it, so its next line sees the message in effect
     };
     std::unordered_map<std::int64_t, InFlight> in_flight_;
+    std::unordered_map<std::string, Token> status_echo_;  // folded nick -> its /estado on the way
 };
 
 }  // namespace chat::server

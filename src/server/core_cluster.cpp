@@ -26,7 +26,25 @@ void ChatCore::cluster_public(Session& s, std::string_view text) {
         send_error(s.id, "unavailable", {}, "the cluster cannot be reached; not sent, try again later");
         return;
     }
-    in_flight_[id] = InFlight{s.id, MessageEvent{id, now_s(), s.user.id, 0, std::string(text)}};
+    in_flight_[id] = InFlight{s.id, MessageEvent{id, now_s(), s.user.id, 0, std::string(text)}, 0};
+    await_echo(s, id);
+}
+
+// The sender's next line waits for this one's echo: its own lines take effect
+// in the order it sent them, a /listar or /historial after it included.
+void ChatCore::await_echo(Session& s, std::int64_t message_id) {
+    const Token t = next_token_++;
+    wait_for(s, t, Asked::Echo);
+    if (message_id != 0)
+        in_flight_[message_id].echo = t;
+    else
+        status_echo_[s.key] = t;
+}
+
+void ChatCore::end_echo(Token token) {
+    Wait asked;
+    if (token == 0 || !take_wait(token, asked)) return;
+    if (Session* s = find(asked.id); s && s->waiting == token) finish_wait(*s);
 }
 
 void ChatCore::cluster_private(Session& s, const ClusterUser& to, std::string_view text) {
@@ -35,7 +53,8 @@ void ChatCore::cluster_private(Session& s, const ClusterUser& to, std::string_vi
         send_error(s.id, "unavailable", {}, "the cluster cannot be reached; not sent, try again later");
         return;
     }
-    in_flight_[id] = InFlight{s.id, MessageEvent{id, now_s(), s.user.id, to.id, std::string(text)}};
+    in_flight_[id] = InFlight{s.id, MessageEvent{id, now_s(), s.user.id, to.id, std::string(text)}, 0};
+    await_echo(s, id);
 }
 
 void ChatCore::on_publish_failed(ClusterToken token) {
@@ -43,7 +62,9 @@ void ChatCore::on_publish_failed(ClusterToken token) {
     if (it == in_flight_.end()) return;
     if (Session* s = find(it->second.sender); s && s->state == State::Active)
         send_error(s->id, "unavailable", {}, "the cluster lost this message; not sent, try again later");
+    const Token echo = it->second.echo;
     in_flight_.erase(it);
+    end_echo(echo);
 }
 
 void ChatCore::on_claim(ClusterToken token, Claim outcome) {
@@ -60,10 +81,17 @@ void ChatCore::on_claim(ClusterToken token, Claim outcome) {
 }
 
 void ChatCore::on_available(bool available) {
-    if (available)
+    if (available) {
         LOG_INFO("cluster: in the order again (%zu users)", cluster_ ? cluster_->users().size() : 0);
-    else
-        LOG_WARN("cluster: unreachable; logins and messages are refused until it is back");
+        return;
+    }
+    LOG_WARN("cluster: unreachable; logins and messages are refused until it is back");
+    // Nobody waits for an echo that may never come: their next lines are refused anyway.
+    std::vector<Token> echoes;
+    for (const auto& [token, w] : waits_)
+        if (w.why == Asked::Echo) echoes.push_back(token);
+    for (Token t : echoes) end_echo(t);
+    status_echo_.clear();
 }
 
 void ChatCore::on_lost_claim(const std::string& folded) {
@@ -129,6 +157,11 @@ void ChatCore::cluster_presence(const ClusterEvent& e) {
             scratch_.clear();
             append_line(scratch_, "STATUS", {e.nick, e.arg});
             for (const Session* o : online_) io_.send(o->id, scratch_);
+            if (const auto w = status_echo_.find(key); e.local && w != status_echo_.end()) {
+                const Token t = w->second;
+                status_echo_.erase(w);
+                end_echo(t);
+            }
             return;
     }
     broadcast_presence(scratch_, key, except);
@@ -140,7 +173,9 @@ void ChatCore::cluster_message(const ClusterEvent& e) {
         if (const auto it = in_flight_.find(e.id); it != in_flight_.end()) {
             if (!storage_.write(it->second.event))
                 LOG_WARN("cluster: message %lld delivered but storage refused it", static_cast<long long>(e.id));
+            const Token echo = it->second.echo;
             in_flight_.erase(it);
+            end_echo(echo);
         }
         ++messages_;
     }

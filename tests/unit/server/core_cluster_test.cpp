@@ -173,6 +173,26 @@ TEST_CASE("cluster core: a client gone while its claim was out: the Join that co
     CHECK(rel.args == V{"n1", "eva", "closed"});
 }
 
+TEST_CASE("cluster core: a client's next line waits for its message's or status's echo") {
+    ClusterRig r;
+    ConnId a = r.login("ana", 11);
+    r.h.lines(a);
+    r.h.feed(a, "/estado ocupado\n/listar\n");
+    CHECK(r.h.lines(a).empty());  // /listar waits: it must show the new status
+    r.log({{12, "S n1 ana ocupado"}});
+    CHECK(r.h.lines(a) == V{"STATUS ana ocupado", "USER ana ocupado", "USER Bob ocupado", "END USERS 2"});
+    r.h.feed(a, "uno\n/ping x\n");
+    CHECK(r.h.lines(a).empty());
+    auto pub = r.io.take(Kind::Publish);
+    r.log({{13, pub.args[1]}});
+    CHECK(r.h.lines(a) == V{"MSG ana :uno", "PONG x"});
+    // The link falls with a message out: the client is not held.
+    r.h.feed(a, "dos\n/ping y\n");
+    r.link.on_down(r.h.mono);
+    r.h.pump();
+    CHECK(r.h.lines(a) == V{"PONG y"});
+}
+
 TEST_CASE("cluster core: shutdown leaves the cluster at once") {
     ClusterRig r;
     r.login("ana", 11);
