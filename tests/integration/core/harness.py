@@ -65,6 +65,15 @@ def recv_nowait(sock, n=262144):
     return data
 
 
+def free_port():
+    """A loopback port free a moment ago (for a server a test starts and restarts itself)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def plain_only(why):
     """Marks a test that is about plain TCP itself; a TLS run skips it and says why."""
     def mark(test):

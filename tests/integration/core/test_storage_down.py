@@ -12,15 +12,7 @@ import threading
 import time
 
 import harness as H
-from harness import check, check_eq
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from harness import check, check_eq, free_port
 
 
 def test_starts_and_serves_without_its_database(chatd):
