@@ -21,6 +21,9 @@ logf=$dir/redis.log
 portf=$dir/port
 pwf=$dir/password
 
+# shellcheck source=ports.sh
+. "$root/scripts/ports.sh"
+
 die() { echo "redis.sh: $*" >&2; exit 1; }
 
 find_bin() {
@@ -43,22 +46,6 @@ server_pid() {
 cli() { REDISCLI_AUTH=$(<"$pwf") "$client" -h 127.0.0.1 -p "$(<"$portf")" "$@"; }
 
 answers() { [[ -s $portf && -s $pwf ]] && [[ $(cli ping 2>/dev/null) == PONG ]]; }
-
-port_free() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 client=$(find_bin redis-cli) || die "redis-cli not found (run scripts/install-deps.sh)"
 

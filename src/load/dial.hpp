@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "load/engine.hpp"
 #include "net/fd.hpp"
@@ -17,10 +18,12 @@ public:
     // False (after a message on stderr) when --host or --src is no IPv4 address.
     bool setup(const Options& opt);
     // A socket whose connect() is under way (or done), TCP_NODELAY set; invalid when any step failed.
-    net::Fd dial();
+    // With several ports (--ports), client i goes to port i modulo their number; without a
+    // client, the ports are taken in turn.
+    net::Fd dial(std::int64_t client = -1);
 
 private:
-    sockaddr_in server_{};
+    std::vector<sockaddr_in> servers_;
     std::uint32_t src_base_ = 0;  // host order
     std::uint32_t src_count_ = 1;
     std::uint64_t connects_ = 0;

@@ -156,6 +156,23 @@ def test_one_order_three_senders_three_nodes(chatd):
         s.finish()
 
 
+def test_chat_load_one_order_across_nodes(chatd):
+    """chat-load --ports spreads its clients over the nodes and compares every receiver's order."""
+    load = os.path.join(os.path.dirname(os.path.abspath(chatd)), "chat-load")
+    if not os.access(load, os.X_OK):
+        print(f"SKIP test_chat_load_one_order_across_nodes: no {load}")
+        return
+    servers = nodes(chatd, cluster_url(7))
+    ports = ",".join(str(s.port) for s in servers)
+    r = subprocess.run([load, "-s", "fanout", "-c", "30", "--senders", "3", "-r", "150", "-d", "1", "--warmup", "0.5",
+                        "--ports", ports, "-q", "--json"], capture_output=True, text=True, timeout=120)
+    check_eq(r.returncode, 0, f"chat-load across nodes:\n{r.stderr}")
+    check('"order_mismatches": 0' in r.stdout, f"every receiver saw one order: {r.stdout}")
+    check('"logged_in": 30' in r.stdout, f"every client logged in: {r.stdout}")
+    for s in servers:
+        s.finish()
+
+
 def test_private_messages_and_quit_across_nodes(chatd):
     n1, n2, n3 = nodes(chatd, cluster_url(3))
     ana, bob, carla = n1.connect("ana"), n2.connect("bob"), n3.connect("carla")
@@ -308,6 +325,7 @@ if __name__ == "__main__":
     run([
         test_presence_and_nicknames_across_nodes,
         test_one_order_three_senders_three_nodes,
+        test_chat_load_one_order_across_nodes,
         test_private_messages_and_quit_across_nodes,
         test_sigterm_node_parts_its_users_at_once,
         test_sigkill_node_parts_within_the_ttl_and_frees_its_nicknames,
