@@ -1,6 +1,7 @@
 # chatd: the front door.
 #   make          build Release into build/ (build/chatd, build/chat, build/chat-load)
 #   make run      start a private MariaDB and chatd on port 5000 against it
+#   make cluster  N=3 nodes on ports 5000, 5010, ... sharing the private MariaDB and Redis
 #   make test     unit + integration tests, Release and ASan/UBSan builds
 #   make bench    benchmarks against ngircd and InspIRCd (docs/benchmarks.md)
 #   make fuzz     run each libFuzzer target for FUZZ_SECONDS
@@ -18,7 +19,7 @@ ARGS       ?=
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps build build-asan run test test-release test-asan bench fuzz fmt clean install uninstall deb
+.PHONY: all deps build build-asan run cluster test test-release test-asan bench fuzz fmt clean install uninstall deb
 
 all: build
 
@@ -39,6 +40,10 @@ build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 run: build
 	@scripts/run.sh --port $(PORT) $(ARGS)
+
+N          ?= 3
+cluster: build
+	@PORT=$(PORT) scripts/cluster.sh $(N) $(ARGS)
 
 test: build build-asan
 	@scripts/test.sh $(BUILD) $(ASAN_BUILD)

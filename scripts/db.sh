@@ -24,6 +24,9 @@ portf=$dir/port
 pwf=$dir/password
 me=$(id -un)
 
+# shellcheck source=ports.sh
+. "$root/scripts/ports.sh"
+
 die() { echo "db.sh: $*" >&2; exit 1; }
 
 find_bin() {
@@ -50,23 +53,6 @@ server_pid() {
 admin() { "$client" --no-defaults --protocol=socket -S "$sock" -u "$me" "$@"; }
 
 answers() { admin -N -e 'SELECT 1' >/dev/null 2>&1; }
-
-port_free() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-s = socket.socket()
-# As mariadbd binds: connections of a previous run in TIME_WAIT do not count.
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 client=$(find_bin mariadb mysql) || die "mariadb client not found (run scripts/install-deps.sh)"
 

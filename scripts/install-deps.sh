@@ -10,6 +10,7 @@ pkgs=(
   build-essential cmake pkg-config        # toolchain
   libcli11-dev doctest-dev                # options, unit tests
   libmariadb-dev mariadb-server mariadb-client  # storage and the private test database
+  libhiredis-dev redis-server             # the cluster link, and the private test Redis
   libncurses-dev libutf8proc-dev          # the chat client (screen, grapheme clusters)
   libsodium-dev                           # Argon2id password hashes
   libssl-dev openssl                      # TLS (OpenSSL 3), and scripts/cert.sh
@@ -43,7 +44,10 @@ sudo=()
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The distribution's own MariaDB service is not used (scripts/db.sh runs a private one).
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mariadb 2>/dev/null; then
-  "${sudo[@]}" systemctl stop mariadb || true
-fi
+# The distribution's own MariaDB and Redis services are not used (scripts/db.sh
+# and scripts/redis.sh run private ones).
+for svc in mariadb redis-server; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    "${sudo[@]}" systemctl stop "$svc" || true
+  fi
+done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: the whole suite (CTest) in each build directory given, with a
 # private MariaDB started for the storage tests (scripts/db.sh) unless
-# CHATD_DB already points at one; then the storage thread's tests under
+# CHATD_DB already points at one, and a private Redis for the cluster tests
+# (scripts/redis.sh) unless CHATD_REDIS already points at one; then the storage thread's tests under
 # ThreadSanitizer (scripts/tsan.sh) and a brief run of every fuzz target on
 # its corpus (scripts/fuzz.sh, when clang is there).
 set -euo pipefail
@@ -11,7 +12,11 @@ if [[ -z "${CHATD_DB:-}" ]]; then
   scripts/db.sh start
   eval "$(scripts/db.sh env)"
 fi
-export CHATD_DB CHATD_DB_PASSWORD
+if [[ -z "${CHATD_REDIS:-}" ]]; then
+  scripts/redis.sh start
+  eval "$(scripts/redis.sh env)"
+fi
+export CHATD_DB CHATD_DB_PASSWORD CHATD_REDIS CHATD_CLUSTER_PASSWORD
 status=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "load/engine.hpp"
 #include "load/tls.hpp"
@@ -22,10 +23,12 @@ public:
     // The TLS context for every connection; null without --tls.
     const TlsClientContext* tls() const noexcept { return tls_.get(); }
     // A socket whose connect() is under way (or done), TCP_NODELAY set; invalid when any step failed.
-    net::Fd dial();
+    // With several ports (--ports), client i goes to port i modulo their number; without a
+    // client, the ports are taken in turn.
+    net::Fd dial(std::int64_t client = -1);
 
 private:
-    sockaddr_in server_{};
+    std::vector<sockaddr_in> servers_;
     std::uint32_t src_base_ = 0;  // host order
     std::uint32_t src_count_ = 1;
     std::uint64_t connects_ = 0;

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -68,6 +69,10 @@ struct Client {
     std::uint64_t next_seq = 0;  // sequence number of the next own message
     std::uint64_t oldest = 0;    // closed loop: oldest own message not yet received by everyone
     std::uint64_t retry_at = 0;  // churn: when to reconnect
+    // Every MSG line received, in order, folded into one number: receivers that saw the
+    // same sequence have the same (count, hash), whatever node they are on.
+    std::uint64_t order_hash = 14695981039346656037ull;
+    std::uint64_t order_count = 0;
 };
 
 class Engine {
@@ -85,6 +90,7 @@ private:
     void tls_failed(const std::string& why);
     void take_bytes(Client& c, std::string_view data, std::uint64_t now);
     void on_line(Client& c, std::string_view line, std::uint64_t now);
+    void check_one_order();
     void chat_line(Client& c, std::string_view line, std::uint64_t now);
     void irc_line(Client& c, std::string_view line, std::uint64_t now);
     void login_refused(Client& c, std::uint64_t now);
@@ -215,7 +221,7 @@ void Engine::start(Client& c, std::uint64_t now) {
     c.echoes_owed = 0;
     ++c.gen;
     c.started_ns = now;
-    net::Fd fd = dialer_.dial();
+    net::Fd fd = dialer_.dial(c.idx);
     if (!fd) {
         close_client(c, true, now);
         return;
@@ -425,6 +431,12 @@ void Engine::on_line(Client& c, std::string_view line, std::uint64_t now) {
 void Engine::chat_line(Client& c, std::string_view line, std::uint64_t now) {
     const std::string_view verb = line.substr(0, line.find(' '));
     // Rosters and presence lines (most of a storm's traffic) are skipped on their verb alone.
+    if (verb == "MSG") {
+        std::uint64_t h = 14695981039346656037ull;  // FNV-1a of the line, then chained
+        for (unsigned char ch : line) h = (h ^ ch) * 1099511628211ull;
+        c.order_hash = (c.order_hash ^ h) * 1099511628211ull;
+        ++c.order_count;
+    }
     if (verb == "MSG" || verb == "PRIV") {
         if (proto::parse_server_line(line, sl_) && sl_.has_trailing) deliver(c, sl_.trailing, now);
     } else if (verb == "END") {
@@ -700,6 +712,21 @@ void Engine::tick(std::uint64_t now) {
     }
 }
 
+// One order (a cluster's promise as much as one server's): every receiver saw the same
+// sequence of public messages. The most common sequence is the reference; every other
+// receiver is a mismatch.
+void Engine::check_one_order() {
+    std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> views;
+    for (const Client& c : clients_)
+        if (c.order_count > 0) ++views[{c.order_count, c.order_hash}];
+    std::uint64_t total = 0, most = 0;
+    for (const auto& [view, n] : views) {
+        total += n;
+        most = std::max(most, n);
+    }
+    res_.order_mismatches = total - most;
+}
+
 Result Engine::run() {
     res_.scenario = opt_.scenario == Scenario::Fanout    ? "fanout"
                     : opt_.scenario == Scenario::Private ? "private"
@@ -763,6 +790,7 @@ Result Engine::run() {
     }
     flush_dirty();
     if (opt_.live) live_line(now_ns());
+    if (opt_.scenario == Scenario::Fanout) check_one_order();
     if (res_.measured_s == 0 && phase_ == Phase::Done && opt_.scenario != Scenario::Storm)
         res_.measured_s = static_cast<double>(std::min(now_ns(), measure_end_) - measure_start_) / 1e9;
     return res_;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "load/result.hpp"
 
@@ -15,6 +16,7 @@ enum class AuthPhase { Both, Register, Login };  // auth: which phases run (auth
 struct Options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5000;
+    std::vector<std::uint16_t> ports;  // --ports: clients spread over these (nodes of a cluster); empty: port
     Proto proto = Proto::Chat;
     Scenario scenario = Scenario::Fanout;
     std::uint32_t clients = 100;

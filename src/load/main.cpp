@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <random>
@@ -71,6 +72,10 @@ int main(int argc, char** argv) {
         ->transform(CLI::CheckedTransformer(protos, CLI::ignore_case));
     app.add_option("-H,--host", opt.host, "server IPv4 address")->capture_default_str();
     app.add_option("-p,--port", opt.port, "server port (5000; 5001 with --tls)");
+    std::string ports;
+    app.add_option("--ports", ports,
+                   "P1,P2,...: spread the clients over these ports (the nodes of a cluster), client i on "
+                   "P(i mod n); fanout also checks every receiver saw the same order");
     app.add_option("-c,--clients", opt.clients, "client connections")->capture_default_str();
     app.add_option("--senders", opt.senders, "fanout: clients that send (0 = all)")->capture_default_str();
     app.add_option("-r,--rate", opt.rate, "aggregate messages/s, open loop (0 = closed loop)")
@@ -139,6 +144,18 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     if (!merge.empty()) return merge_files(merge, json);
+    for (std::size_t at = 0; !ports.empty() && at <= ports.size();) {
+        const std::size_t comma = std::min(ports.find(',', at), ports.size());
+        const std::string p = ports.substr(at, comma - at);
+        char* end = nullptr;
+        const long v = std::strtol(p.c_str(), &end, 10);
+        if (p.empty() || *end != '\0' || v < 1 || v > 65535) {
+            std::fprintf(stderr, "chat-load: --ports: not a port: '%s'\n", p.c_str());
+            return 2;
+        }
+        opt.ports.push_back(static_cast<std::uint16_t>(v));
+        at = comma + 1;
+    }
     if (opt.run.empty()) opt.run = random_run_tag();
     if (!chat::load::is_valid_run_tag(opt.run)) {
         std::fprintf(stderr, "chat-load: --run must be 1-16 of [A-Za-z0-9_]\n");

@@ -32,6 +32,7 @@ void each_counter(R& r, F&& f) {
     f("delivered", r.delivered);
     f("duplicates", r.duplicates);
     f("reordered", r.reordered);
+    f("order_mismatches", r.order_mismatches);
     f("foreign", r.foreign);
     f("measured_deliveries", r.measured_deliveries);
     f("foreign_measured", r.foreign_measured);
@@ -255,6 +256,7 @@ std::string Result::table() const {
     row("messages sent", num(sent));
     row("deliveries", num(delivered) + " of " + num(expected) + " expected, " + num(missing()) +
                           " missing, " + num(duplicates) + " dup, " + num(reordered) + " out of order");
+    if (order_mismatches) row("order", num(order_mismatches) + " receivers saw another order than the rest");
     if (foreign) row("from other processes", num(foreign));
     if (measured_s > 0) row("delivered/s", fmt_double(deliveries_per_s()));
     if (latency.count()) {

@@ -41,6 +41,7 @@ struct Result {
     std::uint64_t delivered = 0;  // deliveries of this run's own messages, duplicates included
     std::uint64_t duplicates = 0;
     std::uint64_t reordered = 0;            // a sender's message arrived after a later one of the same sender
+    std::uint64_t order_mismatches = 0;     // fanout: receivers whose sequence of MSG lines differs from the most common one
     std::uint64_t foreign = 0;              // deliveries of messages from other runs (other processes)
     std::uint64_t measured_deliveries = 0;  // deliveries of messages sent inside the measured window
     std::uint64_t foreign_measured = 0;     // foreign deliveries of messages sent inside that window
@@ -57,7 +58,7 @@ struct Result {
     }
     // Every delivery owed arrived once and in order, every client logged in.
     bool ok() const noexcept {
-        return missing() == 0 && duplicates == 0 && reordered == 0 && login_failures == 0;
+        return missing() == 0 && duplicates == 0 && reordered == 0 && order_mismatches == 0 && login_failures == 0;
     }
 
     // Adds another process's result of the same scenario (counts add, histograms merge,

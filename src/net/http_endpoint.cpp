@@ -69,6 +69,7 @@ struct HttpEndpoint::Impl {
         std::size_t sent = 0;
         Reactor::TimerId timer = 0;
         bool answered = false;
+        bool lingering = false;  // answered and FIN sent: reading what the peer still sends, until its FIN
     };
 
     Impl(Reactor& r, Handler h) : reactor(r), handler(std::move(h)) {}
@@ -105,6 +106,10 @@ struct HttpEndpoint::Impl {
         auto it = clients.find(fdn);
         if (it == clients.end()) return;
         Client& c = *it->second;
+        if (c.lingering) {
+            discard_input(fdn);
+            return;
+        }
         if (!c.answered && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
             char buf[2048];
             for (;;) {
@@ -152,9 +157,29 @@ struct HttpEndpoint::Impl {
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && errno == EAGAIN) return;  // EPOLLOUT brings the rest
-            break;
+            drop(fdn);
+            return;
         }
-        drop(fdn);
+        // Closing with unread input would send a reset that can destroy the answer before the
+        // peer reads it (a 431 for a head still arriving): FIN first, then read to the peer's
+        // FIN, within the connection's timeout.
+        ::shutdown(fdn, SHUT_WR);
+        c.lingering = true;
+        c.out.clear();
+        c.out.shrink_to_fit();
+        discard_input(fdn);
+    }
+
+    void discard_input(int fdn) {
+        char buf[2048];
+        for (;;) {
+            ssize_t n = ::recv(fdn, buf, sizeof buf, 0);
+            if (n > 0) continue;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) return;
+            drop(fdn);  // the peer's FIN, or an error
+            return;
+        }
     }
 
     void drop(int fdn) {

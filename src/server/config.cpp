@@ -1,6 +1,7 @@
 #include "server/config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 
@@ -69,6 +70,16 @@ int parse_config(int argc, char** argv, ServerConfig& cfg, std::string* error) {
                    "events that may wait in memory for the database (a slow one, or one that is away while the "
                    "journal cannot be written) before messages are refused with ERROR unavailable")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+    app.add_option("--cluster", cfg.cluster,
+                   "join a cluster coordinated by this Redis: redis://HOST:PORT[/DB] (password from "
+                   "CHATD_CLUSTER_PASSWORD); without it, a single server")
+        ->envname("CHATD_CLUSTER");
+    app.add_option("--node-name", cfg.node_name,
+                   "this node's name in the cluster, unique among its nodes (default: HOST:PORT it listens on)");
+    app.add_option("--cluster-ttl", cfg.cluster_ttl_s,
+                   "seconds a node's nickname claims and heartbeat live unrefreshed: a dead node's users PART "
+                   "within this plus a third (default 15; shorter for tests)")
+        ->check(CLI::Range(0.3, 3600.0));
     app.add_option("--log-level", cfg.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
     app.add_option("--log-format", cfg.log_format,
@@ -122,6 +133,17 @@ int parse_config(int argc, char** argv, ServerConfig& cfg, std::string* error) {
     if (!cfg.tls.cert_file.empty() && cfg.tls.key_file.empty()) cfg.tls.key_file = cfg.tls.cert_file;
     if (cfg.tls.cert_file.empty() && !cfg.tls.key_file.empty()) {
         return usage_error("--tls-key needs --tls-cert");
+    }
+    if (!cfg.node_name.empty()) {
+        for (char c : cfg.node_name)
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':')) {
+                std::fprintf(stderr, "chatd: --node-name: letters, digits and . - _ : only\n");
+                return 2;
+            }
+        if (cfg.node_name.size() > 64) {
+            std::fprintf(stderr, "chatd: --node-name: at most 64 characters\n");
+            return 2;
+        }
     }
     cfg.auth.memlimit = pw_mem_mib << 20;
     if (pw_test_cost) {

@@ -27,6 +27,9 @@ struct ServerConfig {
     std::string log_format = "text";  // text or json
     std::uint16_t metrics_port = 0;  // 0: no /metrics
     std::string metrics_bind = "127.0.0.1";
+    std::string cluster;    // redis://HOST:PORT[/DB]; empty: a single server
+    std::string node_name;  // unique in the cluster; default HOST:PORT of the plain (else TLS) listener
+    double cluster_ttl_s = 15;  // claims and heartbeats; a dead node's users PART within this plus a third
     AuthPoolOptions auth;  // --pw-ops, --pw-mem, --auth-threads
     // `chatd account ACTION [NICK]`: manage accounts in the database and exit.
     std::string account_action;  // add, passwd, remove, list; empty: serve

@@ -77,6 +77,9 @@ ReloadPlan plan_reload(const ServerConfig& running, const ServerConfig& fresh) {
     d.restart("auth-threads", running.auth.threads, fresh.auth.threads);
     d.restart("metrics-port", running.metrics_port, fresh.metrics_port);
     d.restart("metrics-bind", running.metrics_bind, fresh.metrics_bind);
+    d.restart("cluster", running.cluster, fresh.cluster);
+    d.restart("node-name", running.node_name, fresh.node_name);
+    d.restart("cluster-ttl", running.cluster_ttl_s, fresh.cluster_ttl_s);
     return plan;
 }
 

@@ -101,15 +101,20 @@ std::int64_t ChatCore::now_s() {
 }
 
 // Ids are unique across restarts without asking the database: microseconds
-// since the epoch, bumped past the last one handed out.
-std::int64_t ChatCore::next_message_id() {
-    last_message_id_ = std::max(last_message_id_ + 1, clock_.wall_us());
-    return last_message_id_;
+// since the epoch, bumped past the last one handed out. In a cluster the
+// node's slot takes the low 10 bits (microseconds times 1024 last past the
+// year 2200), so two nodes never hand out the same id.
+std::int64_t ChatCore::next_id(std::int64_t& last) {
+    if (id_slot_ < 0) {
+        last = std::max(last + 1, clock_.wall_us());
+        return last;
+    }
+    const std::int64_t us = std::max(last / 1024 + 1, clock_.wall_us());
+    last = us * 1024 + id_slot_;
+    return last;
 }
-std::int64_t ChatCore::next_session_id() {
-    last_session_id_ = std::max(last_session_id_ + 1, clock_.wall_us());
-    return last_session_id_;
-}
+std::int64_t ChatCore::next_message_id() { return next_id(last_message_id_); }
+std::int64_t ChatCore::next_session_id() { return next_id(last_session_id_); }
 
 void ChatCore::schedule(Mono when, ConnId id, TimerKind kind) {
     timers_.push(TimerEntry{when, id, kind});
@@ -291,8 +296,12 @@ void ChatCore::handle_nick(Session& s, std::string_view line) {
         return;
     }
     std::string key = proto::fold_nick(nick);
-    if (by_key_.count(key)) {
+    if (nick_taken(key)) {
         send_error(s.id, "nick-in-use", {}, "that nickname is online; choose another");
+        return;
+    }
+    if (cluster_ && !cluster_->available()) {
+        send_error(s.id, "unavailable", {}, "the cluster cannot be reached; try again later");
         return;
     }
     by_key_.emplace(key, s.id);
@@ -370,8 +379,13 @@ void ChatCore::on_reply(StorageReply reply) {
             send_error(id, "unavailable", {}, "storage cannot be reached; try again later");
         else if (!pr->found)
             send_error(id, "no-such-user", param_or_q(asked.nick), "no such user");
-        else
+        else if (const ClusterUser* u = cluster_ ? cluster_->find(proto::fold_nick(pr->user.nick)) : nullptr) {
+            UserRecord online = pr->user;
+            online.status = u->status;
+            send_profile(*s, online, true);
+        } else {
             send_profile(*s, pr->user, false);
+        }
     } else if (auto* hr = std::get_if<HistoryReply>(&reply)) {
         if (!hr->ok) {
             send_error(id, "unavailable", {}, "storage cannot be reached; try again later");
@@ -383,7 +397,8 @@ void ChatCore::on_reply(StorageReply reply) {
             produce(*s);
         }
     }
-    if ((s = find(id))) finish_wait(*s);
+    // A handler that asked for something else meanwhile (a claim) keeps waiting.
+    if ((s = find(id)) && s->waiting == token) finish_wait(*s);
 }
 
 void ChatCore::login_done(Session& s, const LoginReply& r) {
@@ -407,6 +422,23 @@ void ChatCore::login_done(Session& s, const LoginReply& r) {
     s.rehash.clear();
     s.user = r.user;
     s.user.status = "disponible";
+    if (cluster_) {
+        // The nickname is the cluster's to give: the login goes on when this
+        // claim's Join comes back through the order (core_cluster.cpp).
+        Token t = next_token_++;
+        if (!cluster_->claim(t, s.user.nick, s.user.status, s.user.id)) {
+            back_to_nick(s);
+            send_error(s.id, "unavailable", {}, "the cluster cannot be reached; try again later");
+            return;
+        }
+        wait_for(s, t, Asked::Claim);
+        return;
+    }
+    activate(s);
+}
+
+// The login is accepted: WELCOME, the roster, the recent history, JOIN to the others.
+void ChatCore::activate(Session& s) {
     s.state = State::Active;
     s.session_id = next_session_id();
     online_.insert(std::lower_bound(online_.begin(), online_.end(), &s, by_key), &s);
@@ -426,9 +458,11 @@ void ChatCore::login_done(Session& s, const LoginReply& r) {
     start_paced(s, std::move(recent));
     produce(s);
 
-    scratch_.clear();
-    append_line(scratch_, "JOIN", {s.user.nick, s.user.status});
-    broadcast_presence(scratch_, s.key, s.id);
+    if (!cluster_) {  // in a cluster the Join that let it in is delivered right after
+        scratch_.clear();
+        append_line(scratch_, "JOIN", {s.user.nick, s.user.status});
+        broadcast_presence(scratch_, s.key, s.id);
+    }
     LOG_INFO("login %s id=%lld from %s (#%llu)", s.user.nick.c_str(), static_cast<long long>(s.user.id),
              s.ip.c_str(), static_cast<unsigned long long>(s.id));
 }
@@ -491,7 +525,7 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
             }
             std::string key = proto::fold_nick(c.arg);
             auto it = by_key_.find(key);
-            if (it != by_key_.end()) {
+            if (it != by_key_.end() && !cluster_) {
                 Session* o = find(it->second);
                 if (o && o->state == State::Active) {
                     send_profile(s, o->user, true);
@@ -563,6 +597,10 @@ void ChatCore::refuse_unstored(Session& s) {
 }
 
 void ChatCore::public_message(Session& s, std::string_view text) {
+    if (cluster_) {
+        cluster_public(s, text);
+        return;
+    }
     StoredMessage m{next_message_id(), now_s(), s.user.nick, {}, std::string(text)};
     if (!storage_.write(MessageEvent{m.id, m.time, s.user.id, 0, m.body})) {
         refuse_unstored(s);
@@ -572,13 +610,22 @@ void ChatCore::public_message(Session& s, std::string_view text) {
     scratch_.clear();
     append_line(scratch_, "MSG", {s.user.nick}, text);
     deliver_to_all(scratch_);
-    if (limits_.recent_history > 0) {
-        if (recent_.size() >= static_cast<std::size_t>(limits_.recent_history)) recent_.pop_front();
-        recent_.push_back(RecentLine{m.id, hist_line(m)});
-    }
+    remember_recent(m);
+}
+
+void ChatCore::remember_recent(const StoredMessage& m) {
+    if (limits_.recent_history <= 0) return;
+    if (recent_.size() >= static_cast<std::size_t>(limits_.recent_history)) recent_.pop_front();
+    recent_.push_back(RecentLine{m.id, hist_line(m)});
 }
 
 void ChatCore::private_message(Session& s, std::string_view nick, std::string_view text) {
+    if (cluster_ && proto::is_valid_nick(nick)) {
+        if (const ClusterUser* u = cluster_->find(proto::fold_nick(nick))) {
+            cluster_private(s, *u, text);
+            return;
+        }
+    }
     Session* to = nullptr;
     if (proto::is_valid_nick(nick)) {
         auto it = by_key_.find(proto::fold_nick(nick));
@@ -616,6 +663,13 @@ void ChatCore::private_message(Session& s, std::string_view nick, std::string_vi
 }
 
 void ChatCore::set_status(Session& s, std::string_view status) {
+    if (cluster_) {  // STATUS when it comes back through the order
+        if (!cluster_->set_status(s.user.nick, status))
+            send_error(s.id, "unavailable", {}, "the cluster cannot be reached; try again later");
+        else
+            await_echo(s, 0);
+        return;
+    }
     s.user.status = std::string(status);
     scratch_.clear();
     append_line(scratch_, "STATUS", {s.user.nick, status});
@@ -624,19 +678,27 @@ void ChatCore::set_status(Session& s, std::string_view status) {
 }
 
 // A logged-in user leaves: PART to the others, the session closed in storage.
-void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail) {
+void ChatCore::unlist(Session& s) {
+    auto at = std::lower_bound(online_.begin(), online_.end(), &s, by_key);
+    if (at != online_.end() && *at == &s) online_.erase(at);
+}
+
+void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail, bool announce) {
     ConnId id = s.id;
     if (s.state == State::Active) {
-        auto at = std::lower_bound(online_.begin(), online_.end(), &s, by_key);
-        if (at != online_.end() && *at == &s) online_.erase(at);
+        unlist(s);
         std::string why(reason);
         if (!detail.empty()) {
             why += ' ';
             why += detail;
         }
-        scratch_.clear();
-        append_line(scratch_, "PART", {s.user.nick}, why);
-        broadcast_presence(scratch_, s.key);
+        if (cluster_) {
+            if (announce) cluster_->release(s.user.nick, why);  // PART when it comes back
+        } else if (announce) {
+            scratch_.clear();
+            append_line(scratch_, "PART", {s.user.nick}, why);
+            broadcast_presence(scratch_, s.key);
+        }
         storage_.write(SessionEndEvent{s.session_id, s.user.id, now_s(), std::string(reason)});
         LOG_INFO("logout %s: %s", s.user.nick.c_str(), std::string(reason).c_str());
     }
@@ -747,6 +809,7 @@ void ChatCore::on_tick() {
 
 void ChatCore::shutdown() {
     shutting_down_ = true;
+    if (cluster_) cluster_->leave();  // the other nodes' users get PART ... :closed at once
     scratch_.clear();
     append_line(scratch_, "BYE", {}, "server shutting down");
     std::int64_t now = now_s();

@@ -19,6 +19,7 @@
 
 #include "proto/framer.hpp"
 #include "server/auth_throttle.hpp"
+#include "server/cluster_link.hpp"
 #include "server/password_hasher.hpp"
 #include "server/storage.hpp"
 
@@ -96,12 +97,28 @@ struct CoreStats {
     std::vector<std::pair<std::string, std::uint64_t>> errors;
 };
 
-class ChatCore {
+// In a cluster (attach_cluster) the core is also the link's sink: presence
+// and public messages are delivered only as they come back from the one
+// order (core_cluster.cpp); without one it is exactly the single server.
+class ChatCore final : public ClusterSink {
 public:
     // Without a hasher no password can be checked or set (ERROR unavailable).
     ChatCore(Transport& io, Storage& storage, Clock& clock, Limits limits, std::string server_name,
              PasswordHasher* hasher = nullptr);
-    ~ChatCore();
+    ~ChatCore() override;
+
+    // Joins a cluster: logins claim their nickname through the link, public
+    // messages, presence and private messages go through its order. slot
+    // (0..1023) is put into every message and session id, so two nodes never
+    // hand out the same one.
+    void attach_cluster(ClusterLink* link, unsigned slot);
+
+    // ClusterSink
+    void on_event(const ClusterEvent& e) override;
+    void on_claim(ClusterToken token, Claim outcome) override;
+    void on_publish_failed(ClusterToken token) override;
+    void on_available(bool available) override;
+    void on_lost_claim(const std::string& folded) override;
 
     // Seeds the post-login history and id counters (from Storage::start).
     void load(const StartupInfo& info);
@@ -137,7 +154,7 @@ private:
     struct PacedPart;
     struct Paced;
     // Why storage or the hasher was asked, when the reply alone does not say.
-    enum class Asked : std::uint8_t { Plain, Profile, Recipient, Verify, Register, Change };
+    enum class Asked : std::uint8_t { Plain, Profile, Recipient, Verify, Register, Change, Claim, Echo };
     // A request in flight to storage or the hasher (tokens come from one counter): the session
     // that waits for it, paused, and why it asked.
     struct Wait {
@@ -164,6 +181,7 @@ private:
     void send_roster(Session& s);
     void start_paced(Session& s, PacedPart part);
     void produce(Session& s);
+    void produce_cluster_users(PacedPart& part, std::string& out, std::size_t chunk, bool& done);
     bool roster_will_list(const Session& o, const std::string& key) const;
     void broadcast_presence(std::string_view line, const std::string& key, ConnId except = 0);
     void unblock(Session& s);
@@ -173,6 +191,16 @@ private:
     void send_help(Session& s);
     void send_error(ConnId id, std::string_view code, std::string_view arg, std::string_view text);
     void login_done(Session& s, const LoginReply& r);
+    void activate(Session& s);
+    bool nick_taken(const std::string& key) const;
+    void cluster_public(Session& s, std::string_view text);
+    void cluster_private(Session& s, const ClusterUser& to, std::string_view text);
+    void cluster_message(const ClusterEvent& e);
+    void cluster_presence(const ClusterEvent& e);
+    void remember_recent(const StoredMessage& m);
+    void await_echo(Session& s, std::int64_t message_id);
+    void end_echo(Token token);
+    void unlist(Session& s);
     void account_login(Session& s, const LoginReply& r);
     void handle_password(Session& s, std::string_view line);
     void password_checked(Session& s, const VerifyReply& r);
@@ -182,7 +210,8 @@ private:
     void back_to_nick(Session& s);
     bool hash_for(Session& s, Asked why, AuthRequest req);
     bool take_wait(Token token, Wait& out);
-    void drop(Session& s, std::string_view reason, std::string_view detail);  // logged-in user leaves
+    // A logged-in user leaves; announce: tell the others (or the cluster).
+    void drop(Session& s, std::string_view reason, std::string_view detail, bool announce = true);
     void bye_and_close(Session& s, std::string_view text);
     void erase(ConnId id);
     void wait_for(Session& s, Token token, Asked why = Asked::Plain, std::string nick = {});
@@ -192,6 +221,7 @@ private:
     void check_idle(Session& s, Mono now);
     void broadcast(std::string_view line, ConnId except = 0);
     void deliver_to_all(std::string_view line);  // a MSG: to everyone online, counted as deliveries
+    std::int64_t next_id(std::int64_t& last);
     std::int64_t next_message_id();
     std::int64_t next_session_id();
     std::int64_t now_s();
@@ -231,6 +261,17 @@ private:
     std::uint64_t ping_seq_ = 0;
     std::string scratch_;  // formatting buffer, reused
     bool shutting_down_ = false;
+    // The cluster, when there is one; messages of this node's users on their
+    // way through the order: what storage gets when they come back.
+    ClusterLink* cluster_ = nullptr;
+    int id_slot_ = -1;
+    struct InFlight {
+        ConnId sender;
+        MessageEvent event;
+        Token echo;  // the sender waits for it, so its next line sees the message in effect
+    };
+    std::unordered_map<std::int64_t, InFlight> in_flight_;
+    std::unordered_map<std::string, Token> status_echo_;  // folded nick -> its /estado on the way
 };
 
 }  // namespace chat::server

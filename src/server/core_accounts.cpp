@@ -124,7 +124,7 @@ void ChatCore::password_checked(Session& s, const VerifyReply& r) {
         send_error(s.id, "bad-password", {}, kBadPassword);
         return;
     }
-    if (by_key_.count(s.key)) {  // logged in elsewhere while the password was typed
+    if (nick_taken(s.key)) {  // logged in elsewhere while the password was typed
         back_to_nick(s);
         send_error(s.id, "nick-in-use", {}, "that nickname is online; choose another");
         return;

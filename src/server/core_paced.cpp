@@ -51,6 +51,10 @@ void ChatCore::produce(Session& s) {
         bool done = false;
         switch (part.kind) {
             case PacedPart::Kind::Users: {
+                if (cluster_) {
+                    produce_cluster_users(part, out, chunk, done);
+                    break;
+                }
                 auto it =
                     part.after.empty()
                         ? online_.begin()
@@ -104,6 +108,21 @@ void ChatCore::produce(Session& s) {
 // reached yet are left out for that client: the list shows them as they are
 // when it gets there. So every other user is either in the list or in a later
 // JOIN, never both, and a PART only follows a user the client was told of.
+// The roster of a cluster: the link's presence table, kept by folded key, i.e. in roster order.
+void ChatCore::produce_cluster_users(PacedPart& part, std::string& out, std::size_t chunk, bool& done) {
+    const auto& users = cluster_->users();
+    auto it = part.after.empty() ? users.begin() : users.upper_bound(part.after);
+    for (; it != users.end() && out.size() < chunk; ++it) {
+        append_line(out, "USER", {it->second.nick, it->second.status});
+        part.after = it->first;
+        ++part.count;
+    }
+    if (it == users.end()) {
+        append_line(out, "END", {"USERS", std::to_string(part.count)});
+        done = true;
+    }
+}
+
 bool ChatCore::roster_will_list(const Session& o, const std::string& key) const {
     if (!o.paced || o.paced->current >= o.paced->parts.size()) return false;
     const PacedPart& part = o.paced->parts[o.paced->current];

@@ -18,6 +18,7 @@
 #include "net/tls_context.hpp"
 #include "server/account_tool.hpp"
 #include "server/auth_pool.hpp"
+#include "server/cluster_redis.hpp"
 #include "server/config.hpp"
 #include "server/config_reload.hpp"
 #include "server/core.hpp"
@@ -119,6 +120,9 @@ public:
             LOG_INFO("listening for TLS on %s:%u (TLS %s and newer)", cfg.bind.c_str(), tcp_.tls_port(),
                      cfg.tls.min_version.c_str());
         }
+        if (!cfg.cluster.empty()) {
+            if (int rc = join_cluster(cfg); rc != 0) return rc;
+        }
         if (cfg.metrics_port != 0) {
             if (std::string err = metrics_.listen(cfg.metrics_bind, cfg.metrics_port); !err.empty()) {
                 LOG_ERROR("cannot serve metrics on %s:%u: %s", cfg.metrics_bind.c_str(), cfg.metrics_port,
@@ -157,6 +161,41 @@ public:
     }
 
     // net::ConnectionHandler
+    // The node's slot in message and session ids: its name hashed (FNV-1a) to 10 bits.
+    static unsigned id_slot(const std::string& node) {
+        std::uint32_t h = 2166136261u;
+        for (unsigned char c : node) h = (h ^ c) * 16777619u;
+        return h % 1024;
+    }
+
+    int join_cluster(const ServerConfig& cfg) {
+        std::string err;
+        auto endpoint = net::parse_redis_url(cfg.cluster, err);
+        if (!endpoint || !net::resolve_redis_host(*endpoint, err)) {
+            LOG_ERROR("--cluster: %s", err.c_str());
+            return 2;
+        }
+        if (const char* pw = std::getenv("CHATD_CLUSTER_PASSWORD")) endpoint->password = pw;
+        ClusterRedisOptions ro;
+        ro.endpoint = *endpoint;
+        ClusterOptions lo;
+        lo.node = cfg.node_name;
+        if (lo.node.empty()) lo.node = cfg.bind + ":" + std::to_string(tcp_.port() != 0 ? tcp_.port() : tcp_.tls_port());
+        lo.ttl = std::chrono::milliseconds(static_cast<long long>(cfg.cluster_ttl_s * 1000));
+        // A heartbeat that waits on a slow Redis longer than a third of the TTL is as good as lost.
+        ro.reply_timeout = std::min(ro.reply_timeout, std::max(lo.ttl / 3, std::chrono::milliseconds(200)));
+        ro.connect_timeout = std::min(ro.connect_timeout, std::max(lo.ttl / 3, std::chrono::milliseconds(200)));
+        cluster_io_ = std::make_unique<ClusterRedis>(reactor_, ro);
+        link_ = std::make_unique<ClusterLink>(*cluster_io_, core_, lo);
+        cluster_io_->attach(*link_);
+        const unsigned slot = id_slot(lo.node);
+        core_.attach_cluster(link_.get(), slot);
+        LOG_INFO("cluster: node %s (id slot %u) on %s, TTL %.1f s", lo.node.c_str(), slot,
+                 net::redis_url_text(*endpoint).c_str(), cfg.cluster_ttl_s);
+        link_->start(std::chrono::steady_clock::now());
+        return 0;
+    }
+
     void on_open(net::ConnId id, const net::PeerAddress& peer) override {
         core_.on_open(id, peer.ip, ConnTraits{peer.loopback || peer.tls, peer.accepted});
     }
@@ -224,12 +263,27 @@ private:
                 });
             }
         }
+        if (link_) arm_link();
         flushing_ = true;
         tcp_.flush();
         flushing_ = false;
         loop_seconds_.observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - reactor_.turn_began()).count());
-        if (stopping_ && tcp_.connection_count() == 0) reactor_.stop();
+        if (stopping_ && tcp_.connection_count() == 0 && (!link_ || link_->left())) reactor_.stop();
+    }
+
+    void arm_link() {
+        const auto due = link_->next_deadline();
+        if (due == link_armed_) return;
+        if (link_timer_) reactor_.cancel_timer(link_timer_);
+        link_timer_ = 0;
+        link_armed_ = due;
+        if (due == Mono::max()) return;
+        link_timer_ = reactor_.add_timer(due, [this] {
+            link_timer_ = 0;
+            link_armed_ = Mono::max();
+            link_->on_tick(std::chrono::steady_clock::now());
+        });
     }
 
     // Output buffers are freed as they drain, but glibc keeps the freed pages
@@ -258,6 +312,7 @@ private:
             text += "database unreachable";
         if (st.waiting > 0) text += ", " + std::to_string(st.waiting) + " events waiting";
         if (st.journal_pending) text += ", journal in use";
+        if (link_) text += link_->available() ? "; cluster up" : "; cluster unreachable";
         return text;
     }
 
@@ -303,6 +358,12 @@ private:
         in.auth = hasher_.stats();
         in.loop_seconds = loop_seconds_.snapshot();
         in.process = read_process_stats(started_);
+        if (link_) {
+            in.cluster = true;
+            in.cluster_up = link_->available();
+            in.cluster_users = link_->users().size();
+            in.cluster_sequence = link_->last_seq();
+        }
         return {200, std::string(PromText::kContentType), render_metrics(in)};
     }
 
@@ -355,6 +416,11 @@ private:
     Histogram loop_seconds_{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                             0.025, 0.05, 0.1, 0.25, 1};
     double started_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    // The cluster, when --cluster is given: the link's driver on this reactor, then the link.
+    std::unique_ptr<ClusterRedis> cluster_io_;
+    std::unique_ptr<ClusterLink> link_;
+    net::Reactor::TimerId link_timer_ = 0;
+    Mono link_armed_ = Mono::max();
     std::vector<ConnId> resumes_;
     net::Reactor::TimerId timer_ = 0;
     Mono armed_ = Mono::max();

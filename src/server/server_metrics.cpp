@@ -103,6 +103,14 @@ std::string render_metrics(const MetricsInputs& in) {
               in.auth.busy_seconds);
     t.gauge("chatd_password_queue", "Password requests queued or under way.", d(in.auth.pending));
 
+    if (in.cluster) {
+        t.gauge("chatd_cluster_up", "1 while the node is in the cluster's order (Redis reachable, presence reconciled).",
+                in.cluster_up ? 1 : 0);
+        t.gauge("chatd_cluster_users", "Users online on every node of the cluster.", d(in.cluster_users));
+        t.counter("chatd_cluster_sequence_total", "Sequence number of the last entry of the cluster's order seen here.",
+                  d(in.cluster_sequence));
+    }
+
     t.histogram("chatd_loop_iteration_duration_seconds",
                 "Time of one event-loop turn, from the wake-up to the end of the output flush.", in.loop_seconds);
 

@@ -35,6 +35,11 @@ struct MetricsInputs {
     AuthPoolStats auth;
     Histogram::Snapshot loop_seconds;  // one reactor turn, from epoll_wait's return to the flush's end
     ProcessStats process;
+    // With --cluster: the link to Redis.
+    bool cluster = false;
+    bool cluster_up = false;            // in the one order: messages are accepted
+    std::uint64_t cluster_users = 0;    // users online on every node
+    std::uint64_t cluster_sequence = 0; // the last entry of the order delivered here
 };
 
 std::string render_metrics(const MetricsInputs& in);

@@ -37,7 +37,8 @@ TLS_DIR = os.environ.get("CHATD_IT_TLS_DIR") or None
 
 
 def free_port():
-    """A port nothing listens on now (for an option that takes a fixed port)."""
+    """A loopback port free a moment ago (for an option that takes a fixed port, or a server a
+    test starts and restarts itself)."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]

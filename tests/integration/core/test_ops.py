@@ -172,14 +172,18 @@ def test_systemd_notify(chatd):
     first = sock.recv(4096).decode()
     check(first.startswith("READY=1\nSTATUS="), f"the first message: {first!r}")
     check("storage in memory" in first, f"the status says what storage does: {first!r}")
-    t0 = time.monotonic()
+    # Pings every 0.2 s: counted over 1.5 s (they queue in the socket if this test is slow).
+    time.sleep(1.5)
+    sock.setblocking(False)
     pings = 0
-    while pings < 3:
-        msg = sock.recv(4096).decode()
-        if msg == "WATCHDOG=1":
-            pings += 1
-    took = time.monotonic() - t0
-    check(0.3 < took < 3, f"3 watchdog pings at 0.2 s took {took:.2f} s")
+    while True:
+        try:
+            msg = sock.recv(4096).decode()
+        except BlockingIOError:
+            break
+        pings += msg == "WATCHDOG=1"
+    sock.settimeout(H.TIMEOUT)
+    check(3 <= pings <= 12, f"{pings} watchdog pings in 1.5 s at one per 0.2 s")
     srv.proc.send_signal(signal.SIGTERM)
     while True:
         msg = sock.recv(4096).decode()

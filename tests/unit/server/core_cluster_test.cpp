@@ -1,0 +1,201 @@
+// The chat core in a cluster: a ClusterLink whose Redis the test plays by
+// hand (FakeIo). Nothing reaches a client before it comes back through the order.
+#include <doctest/doctest.h>
+
+#include "cluster_fakes.hpp"
+#include "harness.hpp"
+
+using namespace chat::server;
+using namespace chat::server::test;
+using namespace std::chrono_literals;
+using V = std::vector<std::string>;
+using Kind = ClusterOp::Kind;
+
+namespace {
+
+struct ClusterRig {
+    Harness h;
+    FakeIo io;
+    ClusterLink link;
+    ClusterRig() : link(io, *h.core, ClusterOptions{"n1", 3000ms}) {
+        h.core->attach_cluster(&link, 3);
+        link.start(h.mono);
+        link.on_up(h.mono);
+        ClusterAnswer a = answer_to(io.take(Kind::Hello), 10);
+        a.items = {"0", "n2", "bob", "Bob", "ocupado", "42"};
+        link.on_answer(h.mono, a);
+    }
+    // Answers the pending Read with entries, then lets the core run.
+    void log(std::vector<std::pair<std::uint64_t, std::string>> es) {
+        ClusterAnswer a = answer_to(io.take(Kind::Read));
+        a.entries = std::move(es);
+        link.on_answer(h.mono, a);
+        h.pump();
+    }
+    // Logs `nick` in on a new connection as the cluster's seq-th entry.
+    ConnId login(const std::string& nick, std::uint64_t seq) {
+        ConnId c = h.open();
+        h.lines(c);
+        h.feed(c, nick + "\n");
+        auto claim = io.take(Kind::Claim);
+        link.on_answer(h.mono, answer_to(claim, static_cast<long long>(seq)));
+        log({{seq, "J n1 " + nick + " disponible " + claim.args[5]}});
+        return c;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("cluster core: WELCOME only when the claim's Join comes back; the roster covers every node") {
+    ClusterRig r;
+    ConnId a = r.h.open();
+    r.h.lines(a);
+    r.h.feed(a, "BOB\n");  // on another node, whatever the case
+    auto l = r.h.lines(a);
+    REQUIRE(l.size() == 1);
+    CHECK(l[0].rfind("ERROR nick-in-use ", 0) == 0);
+    r.h.feed(a, "ana\n");
+    CHECK(r.h.lines(a).empty());
+    auto claim = r.io.take(Kind::Claim);
+    CHECK(claim.args[2] == "ana");
+    r.link.on_answer(r.h.mono, answer_to(claim, 11));
+    CHECK(r.h.lines(a).empty());
+    r.log({{11, "J n1 ana disponible " + claim.args[5]}});
+    l = r.h.lines(a);
+    REQUIRE(l.size() == 5);
+    CHECK(l[0].rfind("WELCOME ana ", 0) == 0);
+    CHECK(l[1] == "USER ana disponible");
+    CHECK(l[2] == "USER Bob ocupado");
+    CHECK(l[3] == "END USERS 2");
+    CHECK(l[4] == "END HIST 0");
+    // Someone on another node: JOIN; its PART and STATUS too.
+    r.log({{12, "J n3 Carla disponible 50"}, {13, "S n2 Bob ausente"}, {14, "P n3 Carla quit adios"}});
+    CHECK(r.h.lines(a) == V{"JOIN Carla disponible", "STATUS Bob ausente", "PART Carla :quit adios"});
+}
+
+TEST_CASE("cluster core: a public message is delivered (echo included) and stored only when it comes back") {
+    ClusterRig r;
+    ConnId a = r.login("ana", 11);
+    ConnId b = r.login("dan", 12);
+    r.h.lines(a);
+    r.h.lines(b);
+    r.h.feed(a, "hola a todos\n");
+    CHECK(r.h.lines(a).empty());
+    CHECK(r.h.lines(b).empty());
+    auto pub = r.io.take(Kind::Publish);
+    const std::string entry = pub.args[1];
+    CHECK(entry.rfind("M n1 ", 0) == 0);
+    // The id carries the node's slot in its low bits.
+    const auto id = std::stoll(entry.substr(5, entry.find(' ', 5) - 5));
+    CHECK(id % 1024 == 3);
+    r.link.on_answer(r.h.mono, answer_to(pub, 13));
+    // A message from another node first, then ours: in the order of the log.
+    r.log({{13, "M n2 77 Bob primero"}, {14, entry}});
+    CHECK(r.h.lines(a) == V{"MSG Bob :primero", "MSG ana :hola a todos"});
+    CHECK(r.h.lines(b) == V{"MSG Bob :primero", "MSG ana :hola a todos"});
+    // Stored once, by its origin only; the other node's message is that node's to store.
+    r.h.feed(b, "/historial\n");
+    auto hist = r.h.lines(b);
+    REQUIRE(hist.size() == 2);
+    CHECK(hist[0].find(" ana * :hola a todos") != std::string::npos);
+    CHECK(hist[1] == "END HIST 1");
+}
+
+TEST_CASE("cluster core: private messages to a user of another node, and from one") {
+    ClusterRig r;
+    ConnId a = r.login("ana", 11);
+    r.h.lines(a);
+    r.h.feed(a, "!bob psst\n");
+    auto pub = r.io.take(Kind::Publish);
+    CHECK(pub.args[1].find(" ana Bob psst") != std::string::npos);
+    r.log({{12, pub.args[1]}, {13, "R n2 78 Bob ana hola ana"}, {14, "R n2 79 Bob zoe no es para ti"}});
+    CHECK(r.h.lines(a) == V{"PRIV ana Bob :psst", "PRIV Bob ana :hola ana"});
+    r.h.feed(a, "!nadie hola\n");
+    auto l = r.h.lines(a);
+    REQUIRE(l.size() == 1);
+    CHECK(l[0].rfind("ERROR no-such-user nadie ", 0) == 0);
+}
+
+TEST_CASE("cluster core: unreachable: logins, messages and statuses answer unavailable; clients stay") {
+    ClusterRig r;
+    ConnId a = r.login("ana", 11);
+    r.h.lines(a);
+    r.link.on_down(r.h.mono);
+    r.h.feed(a, "hola\n");
+    auto l = r.h.lines(a);
+    REQUIRE(l.size() == 1);
+    CHECK(l[0].rfind("ERROR unavailable ", 0) == 0);
+    r.h.feed(a, "/estado ocupado\n");
+    l = r.h.lines(a);
+    REQUIRE(l.size() == 1);
+    CHECK(l[0].rfind("ERROR unavailable ", 0) == 0);
+    ConnId c = r.h.open();
+    r.h.lines(c);
+    r.h.feed(c, "eva\n");
+    l = r.h.lines(c);
+    REQUIRE(l.size() == 1);
+    CHECK(l[0].rfind("ERROR unavailable ", 0) == 0);
+    CHECK_FALSE(r.h.closed.count(a));
+    CHECK_FALSE(r.h.closed.count(c));
+    // The roster still answers, from the table as last known.
+    r.h.feed(a, "/listar\n");
+    CHECK(r.h.lines(a) == V{"USER ana disponible", "USER Bob ocupado", "END USERS 2"});
+}
+
+TEST_CASE("cluster core: a claim refused (in use elsewhere, or the link fell); a quit is released with its reason") {
+    ClusterRig r;
+    ConnId c = r.h.open();
+    r.h.lines(c);
+    r.h.feed(c, "eva\n");
+    r.link.on_answer(r.h.mono, answer_to(r.io.take(Kind::Claim), 0));
+    r.h.pump();
+    auto l = r.h.lines(c);
+    REQUIRE(l.size() == 1);
+    CHECK(l[0].rfind("ERROR nick-in-use ", 0) == 0);
+    ConnId a = r.login("ana", 11);
+    r.h.lines(a);
+    r.h.feed(a, "/salir me voy\n");
+    auto rel = r.io.take(Kind::Release);
+    CHECK(rel.args == V{"n1", "ana", "quit me voy"});
+    CHECK(r.h.lines(a).back() == "BYE :adios");
+}
+
+TEST_CASE("cluster core: a client gone while its claim was out: the Join that comes back is released") {
+    ClusterRig r;
+    ConnId c = r.h.open();
+    r.h.lines(c);
+    r.h.feed(c, "eva\n");
+    auto claim = r.io.take(Kind::Claim);
+    r.h.core->on_gone(c, Gone::Closed);
+    r.link.on_answer(r.h.mono, answer_to(claim, 11));
+    r.log({{11, "J n1 eva disponible " + claim.args[5]}});
+    auto rel = r.io.take(Kind::Release);
+    CHECK(rel.args == V{"n1", "eva", "closed"});
+}
+
+TEST_CASE("cluster core: a client's next line waits for its message's or status's echo") {
+    ClusterRig r;
+    ConnId a = r.login("ana", 11);
+    r.h.lines(a);
+    r.h.feed(a, "/estado ocupado\n/listar\n");
+    CHECK(r.h.lines(a).empty());  // /listar waits: it must show the new status
+    r.log({{12, "S n1 ana ocupado"}});
+    CHECK(r.h.lines(a) == V{"STATUS ana ocupado", "USER ana ocupado", "USER Bob ocupado", "END USERS 2"});
+    r.h.feed(a, "uno\n/ping x\n");
+    CHECK(r.h.lines(a).empty());
+    auto pub = r.io.take(Kind::Publish);
+    r.log({{13, pub.args[1]}});
+    CHECK(r.h.lines(a) == V{"MSG ana :uno", "PONG x"});
+    // The link falls with a message out: the client is not held.
+    r.h.feed(a, "dos\n/ping y\n");
+    r.link.on_down(r.h.mono);
+    r.h.pump();
+    CHECK(r.h.lines(a) == V{"PONG y"});
+}
+
+TEST_CASE("cluster core: shutdown leaves the cluster at once") {
+    ClusterRig r;
+    r.login("ana", 11);
+    r.h.core->shutdown();
+    CHECK(r.io.take(Kind::Leave).args == V{"n1"});
+}
