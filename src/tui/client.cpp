@@ -244,10 +244,106 @@ void Client::on_keys() {
     }
 }
 
+// The markers and the text of a bracketed paste; true when the key was taken.
+bool Client::on_paste_key(wint_t ch, bool function_key) {
+    if (function_key && ch == static_cast<wint_t>(kKeyPasteBegin)) {
+        pasting_ = true;
+        paste_cut_ = false;
+        paste_buf_.clear();
+        return true;
+    }
+    if (function_key && ch == static_cast<wint_t>(kKeyPasteEnd)) {
+        pasting_ = false;
+        completer_.reset();
+        editor_.insert_paste(normalize_paste(paste_buf_));
+        std::fill(paste_buf_.begin(), paste_buf_.end(), U'\0');
+        paste_buf_.clear();
+        if (paste_cut_) {
+            model_.add_info(wall_now(), cat("the paste was cut after ", std::to_string(kMaxPaste), " characters"),
+                            EntryKind::Error);
+        }
+        return true;
+    }
+    if (!pasting_) return false;
+    // Inside a paste every key is text: Enter a newline, TAB spaces, never a command or completion.
+    const wint_t c = function_key ? (ch == KEY_ENTER ? L'\r' : 0) : ch;
+    if (c == 0) return true;
+    if (paste_buf_.size() < kMaxPaste) paste_buf_.push_back(static_cast<char32_t>(c));
+    else paste_cut_ = true;
+    return true;
+}
+
+std::string Client::question() const {
+    if (confirm_.empty()) return {};
+    return cat("send ", std::to_string(confirm_.size()), " lines? Enter sends them, Esc goes back to them ");
+}
+
+// "send N lines?": Enter queues them for the pacer, Esc gives them back to the input line.
+void Client::on_confirm_key(wint_t ch, bool function_key) {
+    const bool enter_key = function_key ? ch == KEY_ENTER : (ch == L'\r' || ch == L'\n');
+    if (enter_key) {
+        model_.add_info(wall_now(), cat("sending ", std::to_string(confirm_.size()), " pasted lines"));
+        for (std::string& l : confirm_) outbox_.push_back(std::move(l));
+        confirm_.clear();
+        editor_.wipe();
+        history_.reset();
+        model_.scroll_to_bottom();
+        pump_outbox();
+    } else if (!function_key && ch == 0x1B) {
+        confirm_.clear();
+    } else if (!function_key && ch == 0x03) {
+        confirm_.clear();
+        if (quitting_) finish(0);
+        else begin_quit("/salir");
+    }
+}
+
+void Client::enter() {
+    if (editor_.multiline()) {
+        std::vector<std::string> lines = paste_lines(editor_.text());
+        if (lines.size() > 1) {
+            confirm_ = std::move(lines);
+            return;
+        }
+        editor_.wipe();
+        history_.reset();
+        if (!lines.empty()) submit(std::move(lines.front()));
+        return;
+    }
+    std::string line = editor_.text();
+    editor_.wipe();
+    history_.reset();
+    submit(std::move(line));
+}
+
+// Pasted lines go out at the pacer's rate; a lost connection drops the rest.
+void Client::pump_outbox() {
+    if (outbox_.empty()) return;
+    if (model_.state() != ConnState::Online) {
+        model_.add_info(wall_now(),
+                        cat(std::to_string(outbox_.size()), " pasted lines were not sent: not connected"),
+                        EntryKind::Error);
+        outbox_.clear();
+        dirty_ = true;
+        return;
+    }
+    while (!outbox_.empty() && !quitting_ && pacer_.take(mono_ms())) {
+        std::string l = std::move(outbox_.front());
+        outbox_.pop_front();
+        submit(std::move(l));
+        dirty_ = true;
+    }
+}
+
 void Client::on_key(wint_t ch, bool function_key) {
     if (secret_mode()) {
         completer_.reset();
         on_secret_key(ch, function_key);
+        return;
+    }
+    if (on_paste_key(ch, function_key)) return;
+    if (!confirm_.empty()) {
+        on_confirm_key(ch, function_key);
         return;
     }
     const int page = std::max(1, page_rows_ / 2);
@@ -272,13 +368,7 @@ void Client::on_key(wint_t ch, bool function_key) {
                 break;
             case KEY_PPAGE: model_.scroll_up(static_cast<std::size_t>(page)); break;
             case KEY_NPAGE: model_.scroll_down(static_cast<std::size_t>(page)); break;
-            case KEY_ENTER: {
-                std::string line = editor_.text();
-                editor_.wipe();
-                history_.reset();
-                submit(std::move(line));
-                break;
-            }
+            case KEY_ENTER: enter(); break;
             case KEY_MOUSE: {
                 MEVENT ev{};
                 if (getmouse(&ev) == OK) {
@@ -293,13 +383,7 @@ void Client::on_key(wint_t ch, bool function_key) {
     }
     switch (ch) {
         case L'\r':
-        case L'\n': {
-            std::string line = editor_.text();
-            editor_.wipe();
-            history_.reset();
-            submit(std::move(line));
-            break;
-        }
+        case L'\n': enter(); break;
         case 0x7F:
         case 0x08: editor_.press(EditKey::Backspace); break;
         case 0x01: editor_.press(EditKey::Home); break;
@@ -448,7 +532,8 @@ int Client::run() {
     while (!done_) {
         if (screen_) {
             if (dirty_) {
-                ViewInfo info{utf8_, where(), 0, secret_prompt(), security()};
+                ViewInfo info{utf8_, where(), 0, secret_prompt(), security(), question(), {}};
+                if (!outbox_.empty()) info.note = cat("sending pasted lines: ", std::to_string(outbox_.size()), " left");
                 if (model_.state() == ConnState::Reconnecting) info.reconnect_in = reconnect_.seconds_left(mono_ms());
                 page_rows_ = draw(model_, editor_, info);
                 dirty_ = false;
@@ -472,6 +557,10 @@ int Client::run() {
         if (model_.state() == ConnState::Reconnecting && !conn_.is_open()) {
             timeout = reconnect_.wait_ms(now, screen_.has_value());
         }
+        if (!outbox_.empty()) {
+            const int p = static_cast<int>(pacer_.wait_ms(now));
+            timeout = timeout < 0 ? p : std::min(timeout, p);
+        }
         if (quitting_) {
             const int q = static_cast<int>(std::max<std::int64_t>(0, quit_deadline_ms_ - now));
             timeout = timeout < 0 ? q : std::min(timeout, q);
@@ -492,6 +581,7 @@ int Client::run() {
         }
         if (sock_idx != 99 && fds[sock_idx].revents != 0 && conn_.is_open()) on_socket(fds[sock_idx].revents);
 
+        pump_outbox();
         const std::int64_t after = mono_ms();
         if (model_.state() == ConnState::Reconnecting) {
             dirty_ = true;

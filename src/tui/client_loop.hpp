@@ -17,6 +17,7 @@
 #include "tui/editor.hpp"
 #include "tui/model.hpp"
 #include "tui/passwords.hpp"
+#include "tui/paste.hpp"
 #include "tui/reconnect.hpp"
 #include "tui/secret.hpp"
 #include "tui/terminal.hpp"
@@ -61,6 +62,11 @@ private:
     void on_signals();
     void on_keys();
     void on_key(wint_t ch, bool function_key);
+    bool on_paste_key(wint_t ch, bool function_key);
+    void on_confirm_key(wint_t ch, bool function_key);
+    void enter();
+    void pump_outbox();
+    std::string question() const;
     void on_secret_key(wint_t ch, bool function_key);
     bool secret_mode() const {
         return model_.state() == ConnState::AskingPassword || passwords_.prompt() != Passwords::Prompt::None;
@@ -95,6 +101,16 @@ private:
     std::optional<Screen> screen_;
 
     Reconnect reconnect_;
+
+    // Bracketed paste: what arrives between the markers, the lines of a
+    // multi-line input waiting for "send N lines?", and those being sent.
+    static constexpr std::size_t kMaxPaste = std::size_t{1} << 20;  // code points; the rest of a paste is dropped
+    bool pasting_ = false;
+    bool paste_cut_ = false;
+    std::u32string paste_buf_;
+    std::vector<std::string> confirm_;
+    std::deque<std::string> outbox_;
+    Pacer pacer_;
     bool quitting_ = false;
     std::int64_t quit_deadline_ms_ = 0;
     bool done_ = false;

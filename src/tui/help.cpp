@@ -17,7 +17,7 @@ constexpr std::array<std::string_view, 15> kHelp = {
     "client keys: Ctrl-U erases to the start, Ctrl-K to the end, Ctrl-W the word before the cursor",
     "client keys: Up/Down walk the lines sent before",
     "client keys: PgUp/PgDn or the mouse wheel scroll the log; End on an empty line jumps back",
-    "client keys: Ctrl-L redraws the screen; Ctrl-C or /salir quits",
+    "client keys: Ctrl-L redraws the screen; Ctrl-C or /salir quits; a paste of several lines asks before sending",
     "client: the user list on the right hides when the terminal is under 60 columns",
     "client: a lost server is retried after 1, 2, 4 ... up to 30 s, with the same nick (also while the old session holds it)",
     "client: lines that name you are highlighted and ring the bell, as do private messages",

@@ -11,6 +11,7 @@
 
 #include "proto/text.hpp"
 #include "tui/layout.hpp"
+#include "tui/terminal.hpp"
 #include "tui/strings.hpp"
 #include "tui/width.hpp"
 
@@ -141,12 +142,7 @@ void flush_overlays() {
     g_sink = nullptr;
     g_overlays.clear();
     std::fflush(stdout);
-    for (std::size_t off = 0; off < out.size();) {
-        const ssize_t n = ::write(STDOUT_FILENO, out.data() + off, out.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        off += static_cast<std::size_t>(n);
-    }
+    write_terminal(out.data(), out.size());
 }
 
 // Draws UTF-8 text at (y, x) in at most `cols` columns; returns the columns used.
@@ -257,11 +253,13 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     if (!m.nick().empty()) s += cat(" | ", m.nick(), " (", m.my_status(), ")");
     s += cat(" | ", state_text(m, info));
     if (m.scroll_offset() > 0) s += cat(" | scrolled, ", std::to_string(m.unread()), " new below");
+    if (!info.note.empty()) s += cat(" | ", info.note);
     put_text(rows - 2, 0, s, cols, bar, info.utf8);
 
     // The input line.
-    if (!info.secret_prompt.empty()) {
-        const int pw = put_text(rows - 1, 0, info.secret_prompt, cols, A_BOLD, info.utf8);
+    if (!info.secret_prompt.empty() || !info.question.empty()) {
+        const std::string& only = info.secret_prompt.empty() ? info.question : info.secret_prompt;
+        const int pw = put_text(rows - 1, 0, only, cols, A_BOLD, info.utf8);
         attrset(A_NORMAL);
         move(rows - 1, std::min(pw, cols - 1));
         refresh();

@@ -18,6 +18,9 @@ struct ViewInfo {
     // editor (the typed characters live elsewhere and are never drawn).
     std::string secret_prompt;
     std::string security;  // "TLSv1.3" (or "TLS" while connecting) after the address; empty for plain TCP
+    // A question the input line asks instead of showing the editor ("send 5 lines? ...").
+    std::string question;
+    std::string note;  // more for the status bar ("sending pasted lines: 3 left")
 };
 
 // Sets up the color pairs; call once after the screen exists.

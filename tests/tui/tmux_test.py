@@ -713,6 +713,49 @@ def run_reconnect(args, tmpdir):
         server.stop()
 
 
+def run_paste(args, tmpdir):
+    """Bracketed paste: 5 lines pasted show in the input line (newlines as ↵), Enter asks
+    "send 5 lines?", Esc goes back to them, Enter twice sends them, in order, to the other user; a
+    TAB inside a paste is text, not completion."""
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    try:
+        server.start()
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {server.port}"
+        tmux.session("p", "sh -c " + sh_quote(chat + " --nick pablo; exec sleep 600"))
+        tmux.session("q", "sh -c " + sh_quote(chat + " --nick quima; exec sleep 600"))
+        tmux.wait_for("p", "users (2)")
+        lines = [f"pegado {i} ñ😀" for i in range(1, 6)]
+        tmux.run("set-buffer", "-b", "five", "\n".join(lines) + "\n")
+        tmux.run("paste-buffer", "-p", "-b", "five", "-t", tmux.exact("p"))
+        shown = "> " + "\u21B5".join(lines) + "\u21B5"
+        screen = tmux.wait("p", lambda s: last_line(s).startswith("> pegado 1 ñ😀\u21B5pegado 2"),
+                           "the paste in the input line")
+        check("<pablo> pegado" not in screen, "a pasted line was sent before Enter", screen)
+        check(shown.startswith(last_line(screen)), "the input line does not show the paste", screen)
+        tmux.keys("p", "Enter")
+        tmux.wait("p", lambda s: last_line(s).startswith("send 5 lines?"), "the question")
+        tmux.keys("p", "Escape")
+        tmux.wait("p", lambda s: last_line(s).startswith("> pegado 1"), "the lines back after Esc")
+        check("<pablo> pegado" not in tmux.capture("q"), "Esc sent the lines")
+        tmux.keys("p", "Enter")
+        tmux.wait("p", lambda s: last_line(s).startswith("send 5 lines?"), "the question again")
+        tmux.keys("p", "Enter")
+        screen = tmux.wait("q", lambda s: all(f"<pablo> {l}" in s for l in lines), "the five lines")
+        order = [screen.index(f"<pablo> {l}") for l in lines]
+        check(order == sorted(order), "the pasted lines arrived out of order", screen)
+        tmux.wait("p", lambda s: last_line(s) == ">", "an empty input line after sending")
+        # A TAB in a paste is text: no completion of "q" into "quima".
+        tmux.run("set-buffer", "-b", "tab", "q\tfin")
+        tmux.run("paste-buffer", "-p", "-b", "tab", "-t", tmux.exact("p"))
+        tmux.wait("p", lambda s: last_line(s) == "> q    fin", "the TAB pasted as spaces")
+        tmux.keys("p", "Enter")
+        tmux.wait_for("q", "<pablo> q    fin")
+    finally:
+        tmux.kill()
+        server.stop()
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -730,6 +773,7 @@ def main():
             run(args, tmpdir)
             run_widths(args, tmpdir)
             run_reconnect(args, tmpdir)
+            run_paste(args, tmpdir)
             run_accounts(args, tmpdir)
             run_tls(args, tmpdir)
         except Fail as e:
