@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "proto/names.hpp"
 #include "proto/text.hpp"
 #include "tui/client_loop.hpp"
 #include "tui/help.hpp"
@@ -217,6 +218,20 @@ void Client::submit(std::string line) {
         model_.clear_log();
         return;
     }
+    if (word == "/query" || word == "/privado") {
+        const std::string nick = trim_spaces(std::string_view(line).substr(word.size()));
+        if (!proto::is_valid_nick(nick)) {
+            model_.add_info(wall_now(), cat("usage: ", word, " <nick> opens a window to talk with nick"),
+                            EntryKind::Error);
+        } else {
+            model_.open_query(nick);
+        }
+        return;
+    }
+    if (word == "/close" || word == "/cerrar") {
+        if (!model_.close_window()) model_.add_info(wall_now(), "the room's window stays open", EntryKind::Error);
+        return;
+    }
     if (is_quit(word)) {
         begin_quit(line);
         return;
@@ -229,7 +244,7 @@ void Client::submit(std::string line) {
         }
         return;
     }
-    conn_.send(line);
+    conn_.send(model_.outgoing(line));
     model_.scroll_to_bottom();
 }
 
@@ -346,6 +361,16 @@ void Client::on_key(wint_t ch, bool function_key) {
         on_confirm_key(ch, function_key);
         return;
     }
+    // Alt-1..9 arrive as Esc and the digit.
+    const bool meta = std::exchange(esc_, false);
+    if (!function_key && ch == 0x1B) {
+        esc_ = true;
+        return;
+    }
+    if (meta && !function_key && ch >= L'1' && ch <= L'9') {
+        model_.select_window(static_cast<std::size_t>(ch - L'1'));
+        return;
+    }
     const int page = std::max(1, page_rows_ / 2);
     const bool tab = !function_key && ch == L'\t';
     if (!tab) completer_.reset();
@@ -395,6 +420,8 @@ void Client::on_key(wint_t ch, bool function_key) {
         case 0x0B: editor_.press(EditKey::KillEnd); break;
         case 0x17: editor_.press(EditKey::KillWord); break;
         case 0x0C: clearok(curscr, TRUE); break;
+        case 0x0E: model_.next_window(1); break;   // Ctrl-N
+        case 0x10: model_.next_window(-1); break;  // Ctrl-P
         case 0x03:
             if (quitting_) finish(0);
             else begin_quit("/salir");

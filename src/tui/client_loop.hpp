@@ -105,6 +105,7 @@ private:
     // Bracketed paste: what arrives between the markers, the lines of a
     // multi-line input waiting for "send N lines?", and those being sent.
     static constexpr std::size_t kMaxPaste = std::size_t{1} << 20;  // code points; the rest of a paste is dropped
+    bool esc_ = false;  // the last key was Esc: a digit after it is Alt-digit
     bool pasting_ = false;
     bool paste_cut_ = false;
     std::u32string paste_buf_;

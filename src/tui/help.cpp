@@ -6,8 +6,10 @@ namespace chat::tui {
 
 namespace {
 
-constexpr std::array<std::string_view, 15> kHelp = {
+constexpr std::array<std::string_view, 17> kHelp = {
     "client: /clear empties this window's log (the server is not told)",
+    "client: /query nick (or /privado) opens a window to talk with nick; /close (or /cerrar) closes it",
+    "client keys: Alt-1..9 show window 1..9, Ctrl-N/Ctrl-P the next/previous; the status bar's [Act: 2,3!] lists unread windows (! for you)",
     "client: /registrar alone (or /register) asks for a password twice, hidden, and registers your nick",
     "client: /clave alone (or /password) asks for the new password twice, hidden, and changes it",
     "client: passwords are never shown or kept in the history; Esc or an empty line cancels the prompt",
@@ -24,10 +26,10 @@ constexpr std::array<std::string_view, 15> kHelp = {
     "client: start with --plain for a line-by-line mode without the full screen",
 };
 
-constexpr std::array<std::string_view, 22> kCommands = {
-    "/ayuda", "/clave",    "/clear",     "/desconectar", "/estado", "/help", "/historial", "/history",
-    "/list",  "/listar",   "/msg",       "/password",    "/perfil", "/ping", "/pong",      "/profile",
-    "/quit",  "/register", "/registrar", "/salir",       "/status", "/who",
+constexpr std::array<std::string_view, 26> kCommands = {
+    "/ayuda",  "/cerrar", "/clave",   "/clear",  "/close",    "/desconectar", "/estado", "/help",  "/historial",
+    "/history", "/list",  "/listar",  "/msg",    "/password", "/perfil",      "/ping",   "/pong",  "/privado",
+    "/profile", "/query", "/quit",    "/register", "/registrar", "/salir",    "/status", "/who",
 };
 
 }  // namespace

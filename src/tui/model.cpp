@@ -284,15 +284,13 @@ void Model::on_nick_held(std::int64_t now, int retry_in) {
 bool Model::already_shown(const LogEntry& e) {
     constexpr std::int64_t kSkew = 120;
     constexpr std::size_t kLookBack = 2000;  // the log is not in time order (history sits among live lines)
-    const std::uint64_t first = added_ - log_.size();
     const std::size_t stop = log_.size() > kLookBack ? log_.size() - kLookBack : 0;
     for (std::size_t i = log_.size(); i-- > stop;) {
         const LogEntry& o = log_[i];
         if (o.kind != e.kind || o.text != e.text || !same_nick(o.nick, e.nick)) continue;
         if (o.time < e.time - kSkew || o.time > e.time + kSkew) continue;
-        const std::uint64_t ordinal = first + i;
-        if (std::find(replayed_.begin(), replayed_.end(), ordinal) != replayed_.end()) continue;
-        replayed_.push_back(ordinal);
+        if (std::find(replayed_.begin(), replayed_.end(), o.seq) != replayed_.end()) continue;
+        replayed_.push_back(o.seq);
         return true;
     }
     return false;
@@ -330,9 +328,52 @@ void Model::add_info(std::int64_t now, std::string_view text, EntryKind kind) {
 }
 
 void Model::clear_log() {
-    log_.clear();
+    std::erase_if(log_, [&](const LogEntry& e) { return shown(e); });
     scroll_ = 0;
     unread_ = 0;
+}
+
+std::uint64_t Model::last_seq_shown() const {
+    for (std::size_t i = log_.size(); i-- > 0;) {
+        if (shown(log_[i])) return log_[i].seq;
+    }
+    return 0;
+}
+
+std::size_t Model::count_shown() const {
+    std::size_t n = 0;
+    for (const LogEntry& e : log_) n += shown(e) ? 1 : 0;
+    return n;
+}
+
+void Model::select_window(std::size_t i) {
+    if (i >= windows_.size() || i == windows_.current()) return;
+    windows_.select(i, last_seq_shown());
+    scroll_to_bottom();
+}
+
+void Model::next_window(int step) {
+    const auto n = static_cast<long>(windows_.size());
+    const long i = ((static_cast<long>(windows_.current()) + step) % n + n) % n;
+    select_window(static_cast<std::size_t>(i));
+}
+
+void Model::open_query(std::string_view nick) { select_window(windows_.open(nick)); }
+
+bool Model::close_window() {
+    const std::size_t i = windows_.current();
+    if (i == 0) return false;
+    const std::string key = windows_.shown().key;
+    std::erase_if(log_, [&](const LogEntry& e) { return e.window == key; });
+    windows_.close(i);
+    scroll_to_bottom();
+    return true;
+}
+
+std::string Model::outgoing(std::string_view line) const {
+    const Window& w = windows_.shown();
+    if (w.key.empty() || line.starts_with('/')) return std::string(line);
+    return cat("/msg ", w.name, " ", line);
 }
 
 void Model::nick_sent(std::string_view nick) {
@@ -341,7 +382,8 @@ void Model::nick_sent(std::string_view nick) {
 }
 
 void Model::scroll_up(std::size_t n) {
-    const std::size_t max = log_.empty() ? 0 : log_.size() - 1;
+    const std::size_t count = count_shown();
+    const std::size_t max = count == 0 ? 0 : count - 1;
     scroll_ = std::min(max, scroll_ + n);
 }
 
@@ -373,9 +415,12 @@ std::vector<std::string> Model::nicks() const {
 }
 
 void Model::add(LogEntry e) {
+    e.seq = ++added_;
+    e.window = WindowList::key_for(e);
+    windows_.arrived(e);
+    const bool here = shown(e);
     log_.push_back(std::move(e));
-    ++added_;
-    if (scroll_ > 0) {
+    if (scroll_ > 0 && here) {
         ++scroll_;
         ++unread_;
     }

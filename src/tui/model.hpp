@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tui/windows.hpp"
+
 namespace chat::tui {
 
 enum class EntryKind {
@@ -34,6 +36,8 @@ struct LogEntry {
     std::string text;  // already sanitized
     bool mention = false;
     bool history = false;  // came from a HIST line
+    std::uint64_t seq = 0;  // its ordinal among all entries ever added (from 1)
+    std::string window{};   // WindowList::key_for: the conversation it belongs to, empty for the room
 };
 
 struct User {
@@ -94,7 +98,22 @@ public:
 
     // Adds a client-side line to the log (help, usage, local errors).
     void add_info(std::int64_t now, std::string_view text, EntryKind kind = EntryKind::Info);
+    // Empties the window shown.
     void clear_log();
+
+    // Windows (windows.hpp). Switching scrolls the new one to its bottom.
+    const WindowList& windows() const { return windows_; }
+    void select_window(std::size_t i);
+    void next_window(int step);  // Ctrl-N (+1), Ctrl-P (-1), wrapping around
+    // /query nick: the conversation's window, opened if needed, shown.
+    void open_query(std::string_view nick);
+    // Closes the conversation shown; false in the room.
+    bool close_window();
+    // The line to send for `line` typed in the window shown: in a conversation,
+    // text goes to that person ("/msg nick text"); commands go as typed.
+    std::string outgoing(std::string_view line) const;
+    // Whether entry `e` is drawn in the window shown.
+    bool shown(const LogEntry& e) const { return e.window == windows_.shown().key; }
 
     // The nick to log in with; the model sends it on HELLO when set.
     void set_wanted_nick(std::string_view nick) { wanted_nick_ = nick; }
@@ -144,9 +163,12 @@ private:
     void on_error(const std::string& code, const std::string& arg, std::int64_t now, Effects& fx);
     void back_to_nick(std::int64_t now, std::string_view why);
     bool already_shown(const LogEntry& e);
+    std::uint64_t last_seq_shown() const;
+    std::size_t count_shown() const;
 
     std::size_t scrollback_;
     std::deque<LogEntry> log_;
+    WindowList windows_;
     std::uint64_t added_ = 0;
     std::size_t scroll_ = 0;
     std::size_t unread_ = 0;
@@ -176,7 +198,7 @@ private:
     bool logged_in_once_ = false;
     bool rejoining_ = false;
     bool nick_held_ = false;
-    std::vector<std::uint64_t> replayed_;  // ordinals (see added_) of entries a HIST line matched
+    std::vector<std::uint64_t> replayed_;  // seq of the entries a HIST line matched
     std::size_t hist_skipped_ = 0;
 };
 

@@ -230,10 +230,35 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     const int log_cols = cols - sidebar;
     const int log_rows = rows - 2;
 
-    // The log, bottom-up from the entry `scroll` entries above the newest.
+    // The log of the window shown, bottom-up from the entry `scroll` entries
+    // above its newest; a marker row where I last left it, when newer lines follow.
     const auto& log = m.log();
+    const std::uint64_t marker = m.windows().shown().marker;
+    std::uint64_t newest = 0;
+    for (std::size_t k = log.size(); k-- > 0;) {
+        if (m.shown(log[k])) {
+            newest = log[k].seq;
+            break;
+        }
+    }
+    bool marker_due = marker > 0 && newest > marker;
     int y = log_rows;
-    for (std::size_t k = log.size() - std::min(m.scroll_offset(), log.size()); k-- > 0 && y > 0;) {
+    std::size_t skip = m.scroll_offset();
+    for (std::size_t k = log.size(); k-- > 0 && y > 0;) {
+        if (!m.shown(log[k])) continue;
+        if (skip > 0) {
+            --skip;
+            if (log[k].seq <= marker) marker_due = false;  // the marker is below the view
+            continue;
+        }
+        if (marker_due && log[k].seq <= marker) {
+            marker_due = false;
+            --y;
+            attrset(pair(kPairYellow));
+            mvhline(y, 0, ACS_HLINE, log_cols);
+            put_text(y, 2, " unread ", log_cols - 2, pair(kPairYellow) | A_BOLD, info.utf8);
+            if (y == 0) break;
+        }
         const auto spans = format_entry(log[k], false);
         const auto wrapped = wrap_spans(spans, log_cols, kTimeCols, info.utf8);
         for (std::size_t r = wrapped.size(); r-- > 0 && y > 0;) {
@@ -252,6 +277,9 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     if (!info.security.empty()) s += cat(" ", info.security);
     if (!m.nick().empty()) s += cat(" | ", m.nick(), " (", m.my_status(), ")");
     s += cat(" | ", state_text(m, info));
+    const WindowList& w = m.windows();
+    if (w.size() > 1) s += cat(" | [", std::to_string(w.current() + 1), ":", w.shown().name, "]");
+    if (const std::string hot = w.hotlist(); !hot.empty()) s += cat(" [", hot, "]");
     if (m.scroll_offset() > 0) s += cat(" | scrolled, ", std::to_string(m.unread()), " new below");
     if (!info.note.empty()) s += cat(" | ", info.note);
     put_text(rows - 2, 0, s, cols, bar, info.utf8);

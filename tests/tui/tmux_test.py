@@ -192,12 +192,44 @@ def run(args, tmpdir):
         tmux.wait("a", lambda s: s.splitlines()[-1].rstrip() == "> !Begoña", "the completed nick")
         tmux.text("a", "secreto-xyz")
         tmux.keys("a", "Enter")
-        tmux.wait_for("a", "-> Begoña: secreto-xyz")
-        tmux.wait_for("b", "<- ana: secreto-xyz")
+        # Each side's conversation has a window of its own: 2, next to the room's 1.
+        tmux.keys("a", "M-2")
+        screen = tmux.wait_for("a", "-> Begoña: secreto-xyz")
+        check("[2:Begoña]" in screen, "ana's status bar does not name the query window", screen)
+        screen = tmux.wait_for("b", "[Act: 2!]")  # unread, and for Begoña
+        check("secreto-xyz" not in screen, "the private message shown in the room's window", screen)
+        tmux.keys("b", "M-2")
+        screen = tmux.wait_for("b", "<- ana: secreto-xyz")
+        check("[Act:" not in screen and "[2:ana]" in screen, "the hotlist after reading", screen)
+        # Typing in a query window sends to that person.
+        tmux.text("b", "respuesta-privada")
+        tmux.keys("b", "Enter")
+        tmux.wait_for("b", "-> ana: respuesta-privada")
+        tmux.wait_for("a", "<- Begoña: respuesta-privada")
+        tmux.keys("a", "C-p")  # back to the room
+        tmux.keys("b", "M-1")
+        tmux.wait("a", lambda s: "[1:main]" in s, "ana back in the room")
+        # ana's conversation got a new line while she was away: the unread marker sits above it.
+        tmux.keys("b", "M-2")
+        tmux.text("b", "otra-privada")
+        tmux.keys("b", "Enter")
+        tmux.wait_for("a", "[Act: 2!]")
+        tmux.keys("a", "M-2")
+        screen = tmux.wait_for("a", "<- Begoña: otra-privada")
+        rows = log_lines(screen)
+        marker = [i for i, r in enumerate(rows) if "unread" in r and "─" in r]
+        old_row = [i for i, r in enumerate(rows) if "<- Begoña: respuesta-privada" in r]
+        new_row = [i for i, r in enumerate(rows) if "<- Begoña: otra-privada" in r]
+        check(len(marker) == 1 and old_row and new_row and old_row[0] < marker[0] < new_row[0],
+              "the unread marker is not between the old and the new line", screen)
+        tmux.keys("a", "M-1")
+        tmux.keys("b", "M-1")
+        tmux.wait("b", lambda s: "[1:main]" in s, "Begoña back in the room")
         tmux.text("b", "fin-del-privado")
         tmux.keys("b", "Enter")
         screen = tmux.wait_for("c", "<Begoña> fin-del-privado")
-        check("secreto-xyz" not in screen, "a third user saw the private message", screen)
+        check("secreto-xyz" not in screen and "privada" not in screen,
+              "a third user saw the private messages", screen)
 
         # A status change appears in the others' sidebars.
         tmux.text("b", "/estado ocupado")
