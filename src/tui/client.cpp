@@ -518,7 +518,14 @@ void Client::print_new() {
     std::uint64_t fresh = model_.added() - printed_;
     fresh = std::min<std::uint64_t>(fresh, log.size());
     for (std::size_t i = log.size() - fresh; i < log.size(); ++i) {
-        const std::string s = format_entry_plain(log[i]) + "\n";
+        // The day's line where the day changes, as on the screen.
+        const int day = local_day(log[i].time);
+        if (printed_day_ != 0 && day != printed_day_) {
+            const std::string d = day_change_text(log[i].time) + "\n";
+            std::fwrite(d.data(), 1, d.size(), stdout);
+        }
+        printed_day_ = day;
+        const std::string s = format_entry_plain(log[i], wall_now()) + "\n";
         std::fwrite(s.data(), 1, s.size(), stdout);
     }
     printed_ = model_.added();
@@ -559,7 +566,7 @@ int Client::run() {
     while (!done_) {
         if (screen_) {
             if (dirty_) {
-                ViewInfo info{utf8_, where(), 0, secret_prompt(), security(), question(), {}};
+                ViewInfo info{utf8_, where(), 0, secret_prompt(), security(), question(), {}, wall_now()};
                 if (!outbox_.empty()) info.note = cat("sending pasted lines: ", std::to_string(outbox_.size()), " left");
                 if (model_.state() == ConnState::Reconnecting) info.reconnect_in = reconnect_.seconds_left(mono_ms());
                 page_rows_ = draw(model_, editor_, info);

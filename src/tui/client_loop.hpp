@@ -14,6 +14,7 @@
 
 #include "tui/client.hpp"
 #include "tui/connection.hpp"
+#include "tui/dates.hpp"
 #include "tui/editor.hpp"
 #include "tui/model.hpp"
 #include "tui/passwords.hpp"
@@ -26,11 +27,8 @@
 
 namespace chat::tui {
 
-inline std::int64_t wall_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+// Unix seconds (CHAT_FAKE_TIME can move it, for tests: dates.hpp).
+inline std::int64_t wall_now() { return client_now(); }
 
 inline std::int64_t mono_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -125,6 +123,7 @@ private:
     std::deque<std::string> pending_;
     bool stdin_eof_ = false;
     std::uint64_t printed_ = 0;
+    int printed_day_ = 0;
 };
 
 }  // namespace chat::tui

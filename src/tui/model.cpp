@@ -7,6 +7,7 @@
 #include "proto/names.hpp"
 #include "proto/server_line.hpp"
 #include "proto/text.hpp"
+#include "tui/dates.hpp"
 #include "tui/help.hpp"
 #include "tui/messages.hpp"
 #include "tui/strings.hpp"
@@ -462,7 +463,7 @@ bool Model::mentions_me(std::string_view text) const {
     return false;
 }
 
-std::vector<Span> format_entry(const LogEntry& e, bool with_seconds) {
+std::vector<Span> format_entry(const LogEntry& e, bool with_seconds, std::int64_t now) {
     std::vector<Span> out;
     char clock[16] = "";
     const std::time_t t = static_cast<std::time_t>(e.time);
@@ -470,7 +471,7 @@ std::vector<Span> format_entry(const LogEntry& e, bool with_seconds) {
     if (localtime_r(&t, &tm) != nullptr) {
         std::strftime(clock, sizeof clock, with_seconds ? "%H:%M:%S " : "%H:%M ", &tm);
     }
-    out.push_back({clock, Style::Time, {}});
+    out.push_back({e.history && now != 0 ? cat(date_prefix(e.time, now), clock) : std::string(clock), Style::Time, {}});
     switch (e.kind) {
         case EntryKind::Public:
             out.push_back({cat("<", e.nick, ">"), Style::Nick, e.nick});
@@ -516,9 +517,9 @@ std::vector<Span> format_entry(const LogEntry& e, bool with_seconds) {
     return out;
 }
 
-std::string format_entry_plain(const LogEntry& e) {
+std::string format_entry_plain(const LogEntry& e, std::int64_t now) {
     std::string out;
-    for (const Span& s : format_entry(e, true)) out += s.text;
+    for (const Span& s : format_entry(e, true, now)) out += s.text;
     return out;
 }
 

@@ -213,8 +213,10 @@ struct Span {
 
 // How an entry reads, shared by the curses view and --plain. `clock` is
 // "HH:MM" (curses) or "HH:MM:SS" (plain); times are shown in local time.
-std::vector<Span> format_entry(const LogEntry& e, bool with_seconds);
-std::string format_entry_plain(const LogEntry& e);
+// A line from the history that is not from `now`'s day carries its date
+// before the time ("2026-12-01 18:30"); now = 0: never.
+std::vector<Span> format_entry(const LogEntry& e, bool with_seconds, std::int64_t now = 0);
+std::string format_entry_plain(const LogEntry& e, std::int64_t now = 0);
 
 // Stable per-nick color index in [0, n): a hash of the case-folded nick.
 unsigned nick_color(std::string_view nick, unsigned n);

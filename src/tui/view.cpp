@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proto/text.hpp"
+#include "tui/dates.hpp"
 #include "tui/layout.hpp"
 #include "tui/terminal.hpp"
 #include "tui/strings.hpp"
@@ -244,13 +245,25 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     bool marker_due = marker > 0 && newest > marker;
     int y = log_rows;
     std::size_t skip = m.scroll_offset();
+    int newer_day = 0;  // the day of the entry drawn (or skipped) just below
+    std::int64_t newer_time = 0;
     for (std::size_t k = log.size(); k-- > 0 && y > 0;) {
         if (!m.shown(log[k])) continue;
+        const int day = local_day(log[k].time);
         if (skip > 0) {
             --skip;
             if (log[k].seq <= marker) marker_due = false;  // the marker is below the view
+            newer_day = day;
+            newer_time = log[k].time;
             continue;
         }
+        if (newer_day != 0 && day != newer_day) {
+            --y;
+            put_text(y, 0, day_change_text(newer_time), log_cols, A_BOLD, info.utf8);
+            if (y == 0) break;
+        }
+        newer_day = day;
+        newer_time = log[k].time;
         if (marker_due && log[k].seq <= marker) {
             marker_due = false;
             --y;
@@ -259,7 +272,7 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
             put_text(y, 2, " unread ", log_cols - 2, pair(kPairYellow) | A_BOLD, info.utf8);
             if (y == 0) break;
         }
-        const auto spans = format_entry(log[k], false);
+        const auto spans = format_entry(log[k], false, info.now);
         const auto wrapped = wrap_spans(spans, log_cols, kTimeCols, info.utf8);
         for (std::size_t r = wrapped.size(); r-- > 0 && y > 0;) {
             --y;

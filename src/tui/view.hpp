@@ -1,6 +1,7 @@
 // The curses views: they only draw the model and the editor.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "tui/editor.hpp"
@@ -21,6 +22,7 @@ struct ViewInfo {
     // A question the input line asks instead of showing the editor ("send 5 lines? ...").
     std::string question;
     std::string note;  // more for the status bar ("sending pasted lines: 3 left")
+    std::int64_t now = 0;  // for the dates of history lines from before today
 };
 
 // Sets up the color pairs; call once after the screen exists.

@@ -788,6 +788,49 @@ def run_paste(args, tmpdir):
         server.stop()
 
 
+def run_dates(args, tmpdir):
+    """A day change, with the client's clock set a few seconds before midnight (CHAT_FAKE_TIME,
+    TZ=UTC): a line before and one after midnight, the day's line between them, in English in
+    the C locale and in Spanish with an es_ES.UTF-8 locale built for the test (localedef)."""
+    locales = os.path.join(tmpdir, "locales")
+    os.makedirs(locales, exist_ok=True)
+    spanish = subprocess.run(["localedef", "-i", "es_ES", "-f", "UTF-8", os.path.join(locales, "es_ES.UTF-8")],
+                             capture_output=True).returncode == 0 and os.path.isdir(
+                                 os.path.join(locales, "es_ES.UTF-8"))
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    try:
+        server.start()
+        # The fake clock starts when each client does: both a few seconds before midnight.
+        base = f"env TZ=UTC CHAT_FAKE_TIME=2026-12-02T23:59:50Z {args.chat} --host 127.0.0.1 --port {server.port}"
+        started = time.monotonic()
+        tmux.session("e", "sh -c " + sh_quote(f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {base} --nick elena; exec sleep 600"))
+        if spanish:
+            tmux.session("s", "sh -c " + sh_quote(
+                f"env LOCPATH={locales} LANG=es_ES.UTF-8 LC_ALL=es_ES.UTF-8 {base} --nick sara; exec sleep 600"))
+        tmux.wait_for("e", "users (2)" if spanish else "users (1)")
+        tmux.text("e", "antes de medianoche")
+        tmux.keys("e", "Enter")
+        tmux.wait_for("e", "23:59 <elena> antes de medianoche")
+        # The one wait for time itself: the fake clock has to pass midnight (10 s after the start).
+        time.sleep(max(0.0, started + 11 - time.monotonic()))
+        tmux.text("e", "después de medianoche")
+        tmux.keys("e", "Enter")
+        screen = tmux.wait_for("e", "00:00 <elena> después de medianoche")
+        rows = log_lines(screen)
+        before = [i for i, r in enumerate(rows) if "antes de medianoche" in r]
+        day = [i for i, r in enumerate(rows) if "--- Thursday, December 3, 2026 ---" in r]
+        after = [i for i, r in enumerate(rows) if "después de medianoche" in r]
+        check(before and day and after and before[0] < day[0] < after[0],
+              "the day's line is not between the lines of the two days", screen)
+        if spanish:
+            screen = tmux.wait_for("s", "<elena> después de medianoche")
+            check("--- jueves 3 de diciembre de 2026 ---" in screen, "the day's line is not in Spanish", screen)
+    finally:
+        tmux.kill()
+        server.stop()
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -806,6 +849,7 @@ def main():
             run_widths(args, tmpdir)
             run_reconnect(args, tmpdir)
             run_paste(args, tmpdir)
+            run_dates(args, tmpdir)
             run_accounts(args, tmpdir)
             run_tls(args, tmpdir)
         except Fail as e:
