@@ -228,6 +228,15 @@ void Client::submit(std::string line) {
         }
         return;
     }
+    if (word == "/buscar" || word == "/search") {
+        const std::string text = trim_spaces(std::string_view(line).substr(word.size()));
+        if (text.empty()) {
+            model_.end_search();
+        } else if (!model_.search(text)) {
+            model_.add_info(wall_now(), cat("no line in this window holds \"", text, "\""), EntryKind::Error);
+        }
+        return;
+    }
     if (word == "/close" || word == "/cerrar") {
         if (!model_.close_window()) model_.add_info(wall_now(), "the room's window stays open", EntryKind::Error);
         return;
@@ -360,6 +369,17 @@ void Client::on_key(wint_t ch, bool function_key) {
     if (!confirm_.empty()) {
         on_confirm_key(ch, function_key);
         return;
+    }
+    if (model_.search_state().active() && !function_key) {
+        if (ch == 0x12 || ch == 0x13) {  // Ctrl-R older, Ctrl-S newer
+            model_.search_step(ch == 0x12 ? 1 : -1);
+            return;
+        }
+        if (ch == 0x1B) {
+            model_.end_search();
+            model_.scroll_to_bottom();
+            return;
+        }
     }
     // Alt-1..9 arrive as Esc and the digit.
     const bool meta = std::exchange(esc_, false);

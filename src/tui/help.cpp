@@ -6,8 +6,9 @@ namespace chat::tui {
 
 namespace {
 
-constexpr std::array<std::string_view, 17> kHelp = {
+constexpr std::array<std::string_view, 18> kHelp = {
     "client: /clear empties this window's log (the server is not told)",
+    "client: /buscar text (or /search) finds the lines of this window holding text; Ctrl-R older, Ctrl-S newer, Esc ends",
     "client: /query nick (or /privado) opens a window to talk with nick; /close (or /cerrar) closes it",
     "client keys: Alt-1..9 show window 1..9, Ctrl-N/Ctrl-P the next/previous; the status bar's [Act: 2,3!] lists unread windows (! for you)",
     "client: /registrar alone (or /register) asks for a password twice, hidden, and registers your nick",
@@ -26,10 +27,10 @@ constexpr std::array<std::string_view, 17> kHelp = {
     "client: start with --plain for a line-by-line mode without the full screen",
 };
 
-constexpr std::array<std::string_view, 26> kCommands = {
-    "/ayuda",  "/cerrar", "/clave",   "/clear",  "/close",    "/desconectar", "/estado", "/help",  "/historial",
+constexpr std::array<std::string_view, 28> kCommands = {
+    "/ayuda",  "/buscar", "/cerrar", "/clave",   "/clear",  "/close",    "/desconectar", "/estado", "/help",  "/historial",
     "/history", "/list",  "/listar",  "/msg",    "/password", "/perfil",      "/ping",   "/pong",  "/privado",
-    "/profile", "/query", "/quit",    "/register", "/registrar", "/salir",    "/status", "/who",
+    "/profile", "/query", "/quit",    "/register", "/registrar", "/salir",  "/search",  "/status", "/who",
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "tui/dates.hpp"
 #include "tui/help.hpp"
 #include "tui/messages.hpp"
+#include "tui/search.hpp"
 #include "tui/strings.hpp"
 
 namespace chat::tui {
@@ -350,7 +351,35 @@ std::size_t Model::count_shown() const {
 void Model::select_window(std::size_t i) {
     if (i >= windows_.size() || i == windows_.current()) return;
     windows_.select(i, last_seq_shown());
+    end_search();
     scroll_to_bottom();
+}
+
+bool Model::search(std::string_view text) {
+    search_ = {};
+    search_.text = text;
+    for (std::size_t i = log_.size(); i-- > 0;) {
+        if (shown(log_[i]) && !find_all(searchable_text(log_[i]), text).empty()) search_.hits.push_back(log_[i].seq);
+    }
+    if (search_.hits.empty()) return false;
+    show_hit();
+    return true;
+}
+
+void Model::search_step(int dir) {
+    if (search_.hits.empty()) return;
+    if (dir > 0 && search_.at + 1 < search_.hits.size()) ++search_.at;
+    if (dir < 0 && search_.at > 0) --search_.at;
+    show_hit();
+}
+
+// Scrolls so that the hit shown is the bottom line of the log.
+void Model::show_hit() {
+    const std::uint64_t seq = search_.hits[search_.at];
+    std::size_t below = 0;
+    for (std::size_t i = log_.size(); i-- > 0 && log_[i].seq > seq;) below += shown(log_[i]) ? 1 : 0;
+    scroll_ = below;
+    unread_ = 0;
 }
 
 void Model::next_window(int step) {

@@ -71,6 +71,14 @@ struct Effects {
     bool nick_held = false;
 };
 
+// A search in the window shown (search.hpp has its helpers).
+struct Search {
+    std::string text;                 // as typed
+    std::vector<std::uint64_t> hits;  // seq of the matching entries, newest first
+    std::size_t at = 0;               // the hit shown
+    bool active() const { return !text.empty(); }
+};
+
 class Model {
 public:
     static constexpr std::size_t kDefaultScrollback = 10000;
@@ -112,6 +120,12 @@ public:
     // The line to send for `line` typed in the window shown: in a conversation,
     // text goes to that person ("/msg nick text"); commands go as typed.
     std::string outgoing(std::string_view line) const;
+    // /buscar: the lines of the window shown holding `text`; shows the newest. False when none.
+    bool search(std::string_view text);
+    // The next older (+1) or newer (-1) hit, shown; stays at the ends.
+    void search_step(int dir);
+    void end_search() { search_ = {}; }
+    const Search& search_state() const { return search_; }
     // Whether entry `e` is drawn in the window shown.
     bool shown(const LogEntry& e) const { return e.window == windows_.shown().key; }
 
@@ -166,9 +180,12 @@ private:
     std::uint64_t last_seq_shown() const;
     std::size_t count_shown() const;
 
+    void show_hit();
+
     std::size_t scrollback_;
     std::deque<LogEntry> log_;
     WindowList windows_;
+    Search search_;
     std::uint64_t added_ = 0;
     std::size_t scroll_ = 0;
     std::size_t unread_ = 0;
@@ -203,7 +220,7 @@ private:
 };
 
 // A piece of a formatted entry with one look.
-enum class Style { Time, Nick, OwnNick, Text, OwnText, Private, Event, Error, Info, Mention };
+enum class Style { Time, Nick, OwnNick, Text, OwnText, Private, Event, Error, Info, Mention, Found };
 
 struct Span {
     std::string text;

@@ -12,6 +12,7 @@
 #include "proto/text.hpp"
 #include "tui/dates.hpp"
 #include "tui/layout.hpp"
+#include "tui/search.hpp"
 #include "tui/terminal.hpp"
 #include "tui/strings.hpp"
 #include "tui/width.hpp"
@@ -51,6 +52,7 @@ attr_t span_attr(const Span& s) {
         case Style::Error: return pair(kPairRed) | A_DIM;
         case Style::Info: return A_DIM;
         case Style::Mention: return pair(kPairYellow) | A_BOLD | A_REVERSE;
+        case Style::Found: return A_REVERSE | A_UNDERLINE;
     }
     return A_NORMAL;
 }
@@ -272,7 +274,11 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
             put_text(y, 2, " unread ", log_cols - 2, pair(kPairYellow) | A_BOLD, info.utf8);
             if (y == 0) break;
         }
-        const auto spans = format_entry(log[k], false, info.now);
+        const Search& found = m.search_state();
+        auto spans = format_entry(log[k], false, info.now);
+        if (found.active() && std::find(found.hits.begin(), found.hits.end(), log[k].seq) != found.hits.end()) {
+            spans = mark_found(spans, found.text);
+        }
         const auto wrapped = wrap_spans(spans, log_cols, kTimeCols, info.utf8);
         for (std::size_t r = wrapped.size(); r-- > 0 && y > 0;) {
             --y;
@@ -293,7 +299,13 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     const WindowList& w = m.windows();
     if (w.size() > 1) s += cat(" | [", std::to_string(w.current() + 1), ":", w.shown().name, "]");
     if (const std::string hot = w.hotlist(); !hot.empty()) s += cat(" [", hot, "]");
-    if (m.scroll_offset() > 0) s += cat(" | scrolled, ", std::to_string(m.unread()), " new below");
+    const Search& f = m.search_state();
+    if (f.active()) {
+        s += cat(" | search \"", f.text, "\" ", std::to_string(f.at + 1), "/", std::to_string(f.hits.size()),
+                 " (^R older ^S newer Esc)");
+    } else if (m.scroll_offset() > 0) {
+        s += cat(" | scrolled, ", std::to_string(m.unread()), " new below");
+    }
     if (!info.note.empty()) s += cat(" | ", info.note);
     put_text(rows - 2, 0, s, cols, bar, info.utf8);
 

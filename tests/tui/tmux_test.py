@@ -831,6 +831,46 @@ def run_dates(args, tmpdir):
         server.stop()
 
 
+def run_search(args, tmpdir):
+    """/buscar in a long scrollback: the newest hit shown and highlighted, Ctrl-R to the older
+    one (scrolled off the screen before), Ctrl-S back, Esc back to the bottom."""
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    bot = None
+    try:
+        server.start()
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {server.port}"
+        tmux.session("f", "sh -c " + sh_quote(chat + " --nick fede; exec sleep 600"))
+        tmux.wait_for("f", "fede (disponible) | online")
+        bot = socket.create_connection(("127.0.0.1", server.port))
+        bot.sendall(b"gil\n")
+        lines = ["una Manzana roja"] + [f"relleno {i}" for i in range(40)] + ["manzana verde"] + \
+                [f"final {i}" for i in range(5)]
+        bot.sendall("".join(l + "\n" for l in lines).encode())
+        screen = tmux.wait_for("f", "<gil> final 4")
+        check("Manzana roja" not in screen, "the old line should be off the screen", screen)
+        tmux.text("f", "/buscar manzana")
+        tmux.keys("f", "Enter")
+        screen = tmux.wait_for("f", 'search "manzana" 1/2')
+        rows = log_lines(screen)
+        check(any("<gil> manzana verde" in r for r in rows[-8:-2]), "the newest hit not at the bottom", screen)
+        colored = tmux.run("capture-pane", "-p", "-e", "-t", tmux.exact("f"))
+        row = next((r for r in colored.splitlines() if "verde" in r), "")
+        check(re.search(r"\x1b\[[0-9;]*7[0-9;]*mmanzana", row), "the hit is not highlighted", repr(row))
+        tmux.keys("f", "C-r")
+        screen = tmux.wait_for("f", 'search "manzana" 2/2')
+        check("<gil> una Manzana roja" in screen, "Ctrl-R did not show the older hit", screen)
+        tmux.keys("f", "C-s")
+        tmux.wait_for("f", 'search "manzana" 1/2')
+        tmux.keys("f", "Escape")
+        screen = tmux.wait(r := "f", lambda s: "search" not in s and "<gil> final 4" in s, "the search ended")
+    finally:
+        if bot:
+            bot.close()
+        tmux.kill()
+        server.stop()
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -850,6 +890,7 @@ def main():
             run_reconnect(args, tmpdir)
             run_paste(args, tmpdir)
             run_dates(args, tmpdir)
+            run_search(args, tmpdir)
             run_accounts(args, tmpdir)
             run_tls(args, tmpdir)
         except Fail as e:

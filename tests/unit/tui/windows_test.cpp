@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string>
 
-#include "env.hpp"
+#include "online.hpp"
 #include "tui/model.hpp"
 
 using namespace chat::tui;
@@ -15,11 +15,7 @@ namespace {
 constexpr std::int64_t kNow = 1'764'000'000;
 
 Model online() {
-    test_env();
-    Model m;
-    m.set_wanted_nick("ana");
-    m.apply("HELLO chatd 2 :welcome", kNow);
-    m.apply("WELCOME ana 7 :hola ana", kNow);
+    Model m = logged_in_model("ana", kNow);
     m.apply("USER ana disponible", kNow);
     m.apply("USER Begoña disponible", kNow);
     m.apply("END USERS 2", kNow);
