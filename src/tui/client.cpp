@@ -411,6 +411,8 @@ void Client::on_key(wint_t ch, bool function_key) {
             case KEY_DOWN:
                 if (auto l = history_.down()) editor_.set(*l);
                 break;
+            case KEY_F(11): sidebar_top_ = std::max(0, sidebar_top_ - std::max(1, page_rows_ - 2)); break;
+            case KEY_F(12): sidebar_top_ += std::max(1, page_rows_ - 2); break;
             case KEY_PPAGE: model_.scroll_up(static_cast<std::size_t>(page)); break;
             case KEY_NPAGE: model_.scroll_down(static_cast<std::size_t>(page)); break;
             case KEY_ENTER: enter(); break;
@@ -586,10 +588,11 @@ int Client::run() {
     while (!done_) {
         if (screen_) {
             if (dirty_) {
-                ViewInfo info{utf8_, where(), 0, secret_prompt(), security(), question(), {}, wall_now()};
+                ViewInfo info{utf8_, where(), 0, secret_prompt(), security(), question(), {}, wall_now(), sidebar_top_};
                 if (!outbox_.empty()) info.note = cat("sending pasted lines: ", std::to_string(outbox_.size()), " left");
                 if (model_.state() == ConnState::Reconnecting) info.reconnect_in = reconnect_.seconds_left(mono_ms());
                 page_rows_ = draw(model_, editor_, info);
+                sidebar_top_ = info.sidebar_top;
                 dirty_ = false;
             }
         } else {

@@ -117,6 +117,7 @@ private:
     std::string refusal_;  // why a certificate was refused: repeated on stderr at exit
     bool dirty_ = true;
     int page_rows_ = 10;
+    int sidebar_top_ = 0;  // F11/F12 page the user list
 
     // --plain
     std::string stdin_buf_;

@@ -21,7 +21,7 @@ constexpr std::array<std::string_view, 18> kHelp = {
     "client keys: Up/Down walk the lines sent before",
     "client keys: PgUp/PgDn or the mouse wheel scroll the log; End on an empty line jumps back",
     "client keys: Ctrl-L redraws the screen; Ctrl-C or /salir quits; a paste of several lines asks before sending",
-    "client: the user list on the right hides when the terminal is under 60 columns",
+    "client: the user list on the right hides when the terminal is under 60 columns; F11/F12 page it",
     "client: a lost server is retried after 1, 2, 4 ... up to 30 s, with the same nick (also while the old session holds it)",
     "client: lines that name you are highlighted and ring the bell, as do private messages",
     "client: start with --plain for a line-by-line mode without the full screen",

@@ -111,10 +111,16 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
         pending_users_.clear();
         collecting_users_ = false;
         if (!roster_is_login_) {
+            // A big room's list would be one entry of hundreds of kilobytes, wrapped at every redraw:
+            // the log names the first ones, the user list has them all.
             std::string text;
-            for (const User& u : list) {
+            const std::size_t shown = std::min(list.size(), kListedUsers);
+            for (std::size_t i = 0; i < shown; ++i) {
                 if (!text.empty()) text += ", ";
-                text += cat(u.nick, " (", u.status, ")");
+                text += cat(list[i].nick, " (", list[i].status, ")");
+            }
+            if (shown < list.size()) {
+                text += cat(" ... and ", std::to_string(list.size() - shown), " more (all in the user list)");
             }
             add({now, EntryKind::Users, {}, cat(std::to_string(list.size()), " online: ", text)});
         }
@@ -428,19 +434,12 @@ void Model::scroll_to_bottom() {
     unread_ = 0;
 }
 
-const User* Model::find_user(std::string_view nick) const {
-    if (nick.empty()) return nullptr;
-    const std::string key = proto::fold_nick(nick);
-    for (const User& u : users_) {
-        if (proto::fold_nick(u.nick) == key) return &u;
-    }
-    return nullptr;
-}
+const User* Model::find_user(std::string_view nick) const { return users_.find(nick); }
 
 std::vector<std::string> Model::nicks() const {
     std::vector<std::string> out;
     out.reserve(users_.size());
-    for (const User& u : users_) out.push_back(u.nick);
+    for (const User& u : users_.list()) out.push_back(u.nick);
     return out;
 }
 
@@ -459,25 +458,9 @@ void Model::add(LogEntry e) {
     unread_ = std::min(unread_, scroll_);
 }
 
-void Model::upsert_user(std::string_view nick, std::string_view status) {
-    if (nick.empty()) return;
-    const std::string key = proto::fold_nick(nick);
-    for (User& u : users_) {
-        if (proto::fold_nick(u.nick) == key) {
-            u.status = status;
-            return;
-        }
-    }
-    auto pos = std::find_if(users_.begin(), users_.end(), [&](const User& u) {
-        return !proto::nick_less(u.nick, nick);
-    });
-    users_.insert(pos, User{std::string(nick), std::string(status)});
-}
+void Model::upsert_user(std::string_view nick, std::string_view status) { users_.upsert(nick, status); }
 
-void Model::remove_user(std::string_view nick) {
-    const std::string key = proto::fold_nick(nick);
-    std::erase_if(users_, [&](const User& u) { return proto::fold_nick(u.nick) == key; });
-}
+void Model::remove_user(std::string_view nick) { users_.remove(nick); }
 
 bool Model::mentions_me(std::string_view text) const {
     if (nick_.empty()) return false;

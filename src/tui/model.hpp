@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tui/roster.hpp"
 #include "tui/windows.hpp"
 
 namespace chat::tui {
@@ -38,11 +39,6 @@ struct LogEntry {
     bool history = false;  // came from a HIST line
     std::uint64_t seq = 0;  // its ordinal among all entries ever added (from 1)
     std::string window{};   // WindowList::key_for: the conversation it belongs to, empty for the room
-};
-
-struct User {
-    std::string nick;
-    std::string status;
 };
 
 enum class ConnState {
@@ -82,6 +78,7 @@ struct Search {
 class Model {
 public:
     static constexpr std::size_t kDefaultScrollback = 10000;
+    static constexpr std::size_t kListedUsers = 100;  // names a /listar answer shows in the log
 
     explicit Model(std::size_t scrollback = kDefaultScrollback) : scrollback_(scrollback) {}
 
@@ -161,7 +158,7 @@ public:
     const std::string& nick() const { return nick_; }  // as the server spells it, empty before WELCOME
     const std::string& my_status() const { return my_status_; }
     const std::string& server_name() const { return server_name_; }
-    const std::vector<User>& users() const { return users_; }
+    const std::vector<User>& users() const { return users_.list(); }
     const std::deque<LogEntry>& log() const { return log_; }
     // Entries ever added (not lowered by clear_log or the scrollback limit): --plain prints the new ones.
     std::uint64_t added() const { return added_; }
@@ -196,7 +193,7 @@ private:
     std::string wanted_nick_;
     std::string nick_;
     std::string my_status_;
-    std::vector<User> users_;
+    Roster users_;
 
     std::string server_version_;
     std::string auth_nick_;

@@ -163,17 +163,25 @@ int put_text(int y, int x, std::string_view s, int cols, attr_t a, bool utf8) {
     return used;
 }
 
-void draw_sidebar(const Model& m, int x, int width, int height, bool utf8) {
+// The user list from row `top` of the roster (clamped); returns the top used.
+int draw_sidebar(const Model& m, int x, int width, int height, int top, bool utf8) {
     attrset(A_DIM);
     mvvline(0, x, ACS_VLINE, height);
     const int cx = x + 2, cw = width - 2;
-    const std::string title = cat("users (", std::to_string(m.users().size()), ")");
+    const auto& users = m.users();
+    const int rows = std::max(1, height - 1);
+    const int max_top = std::max(0, static_cast<int>(users.size()) - rows);
+    top = std::clamp(top, 0, max_top);
+    // When more follow, the last row says how many.
+    const bool more = static_cast<std::size_t>(top + rows) < users.size();
+    const int shown = more ? rows - 1 : std::min(rows, static_cast<int>(users.size()) - top);
+    std::string title = cat("users (", std::to_string(users.size()), ")");
+    if (max_top > 0) title += cat(" ", std::to_string(top + 1), "-", std::to_string(top + shown));
     put_text(0, cx, title, cw, A_BOLD, utf8);
     int y = 1;
-    const auto& users = m.users();
-    for (std::size_t i = 0; i < users.size() && y < height; ++i, ++y) {
+    for (std::size_t i = static_cast<std::size_t>(top); i < users.size() && y < height; ++i, ++y) {
         if (y == height - 1 && i + 1 < users.size()) {
-            put_text(y, cx, cat("+", std::to_string(users.size() - i), " more"), cw, A_DIM, utf8);
+            put_text(y, cx, cat("+", std::to_string(users.size() - i), " more (F12)"), cw, A_DIM, utf8);
             break;
         }
         const User& u = users[i];
@@ -184,6 +192,7 @@ void draw_sidebar(const Model& m, int x, int width, int height, bool utf8) {
                          utf8);
         put_text(y, cx + cw - status_cols, u.status, status_cols, status_attr(u.status), utf8);
     }
+    return top;
 }
 
 std::string state_text(const Model& m, const ViewInfo& info) {
@@ -218,7 +227,7 @@ void init_colors() {
     init_pair(kPairMagenta, COLOR_MAGENTA, -1);
 }
 
-int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
+int draw(const Model& m, LineEditor& ed, ViewInfo& info) {
     const int rows = LINES, cols = COLS;
     erase();
     if (rows < 4 || cols < 20) {
@@ -286,7 +295,7 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
             for (const Cell& c : wrapped[r]) put_cell(c.text, c.width, span_attr(spans[c.span]));
         }
     }
-    if (sidebar > 0) draw_sidebar(m, log_cols, sidebar, log_rows, info.utf8);
+    if (sidebar > 0) info.sidebar_top = draw_sidebar(m, log_cols, sidebar, log_rows, info.sidebar_top, info.utf8);
 
     // The status bar.
     const attr_t bar = A_REVERSE;

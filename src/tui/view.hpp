@@ -23,13 +23,14 @@ struct ViewInfo {
     std::string question;
     std::string note;  // more for the status bar ("sending pasted lines: 3 left")
     std::int64_t now = 0;  // for the dates of history lines from before today
+    int sidebar_top = 0;   // the first user shown (F11/F12 page); draw clamps it
 };
 
 // Sets up the color pairs; call once after the screen exists.
 void init_colors();
 
 // Redraws the whole screen from the model. Returns the number of log rows
-// shown (the page size for PgUp/PgDn).
-int draw(const Model& m, LineEditor& ed, const ViewInfo& info);
+// shown (the page size for PgUp/PgDn); info.sidebar_top comes back clamped.
+int draw(const Model& m, LineEditor& ed, ViewInfo& info);
 
 }  // namespace chat::tui

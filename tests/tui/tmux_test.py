@@ -166,7 +166,7 @@ def run(args, tmpdir):
         tmux.session("b", "sh -c " + sh_quote(wrap.format(cmd=chat)))  # asks for the nick in the UI
         tmux.session("c", "sh -c " + sh_quote(wrap.format(cmd=chat + " --nick carlos")))
 
-        tmux.wait("b", lambda s: s.splitlines()[-1].startswith("nick>"), "the nick prompt")
+        tmux.wait("b", lambda s: last_line(s).startswith("nick>"), "the nick prompt")
         tmux.text("b", "Begoña")
         tmux.keys("b", "Enter")
 
@@ -189,7 +189,7 @@ def run(args, tmpdir):
         # A private one only in the two logs it concerns (Tab completes the nick after '!').
         tmux.text("a", "!Beg")
         tmux.keys("a", "Tab")
-        tmux.wait("a", lambda s: s.splitlines()[-1].rstrip() == "> !Begoña", "the completed nick")
+        tmux.wait("a", lambda s: last_line(s) == "> !Begoña", "the completed nick")
         tmux.text("a", "secreto-xyz")
         tmux.keys("a", "Enter")
         # Each side's conversation has a window of its own: 2, next to the room's 1.
@@ -244,22 +244,22 @@ def run(args, tmpdir):
         screen = tmux.wait_for("b", "> ñandú😀x")
         check(tmux.info("b", "#{cursor_x}") == str(2 + 5 + 2 + 1), "cursor column after ñandú😀x")
         tmux.keys("b", "Left", "BSpace")  # erases the emoji
-        tmux.wait(b_target := "b", lambda s: s.splitlines()[-1].rstrip() == "> ñandúx", "the emoji erased")
+        tmux.wait(b_target := "b", lambda s: last_line(s) == "> ñandúx", "the emoji erased")
         check(tmux.info(b_target, "#{cursor_x}") == str(2 + 5), "cursor column after erasing the emoji")
         tmux.keys("b", "Home", "Delete")
         tmux.text("b", "¡Ñ")
         tmux.keys("b", "End")
         tmux.text("b", " 中文")
-        tmux.wait(b_target, lambda s: s.splitlines()[-1].rstrip() == "> ¡Ñandúx 中文", "the edited line")
+        tmux.wait(b_target, lambda s: last_line(s) == "> ¡Ñandúx 中文", "the edited line")
         check(tmux.info("b", "#{cursor_x}") == str(2 + 7 + 1 + 4), "cursor column after CJK")
         tmux.keys("b", "Enter")
         tmux.wait_for("a", "<Begoña> ¡Ñandúx 中文")
 
         # History: Up brings back the line just sent.
         tmux.keys("b", "Up")
-        tmux.wait(b_target, lambda s: s.splitlines()[-1].rstrip() == "> ¡Ñandúx 中文", "history Up")
+        tmux.wait(b_target, lambda s: last_line(s) == "> ¡Ñandúx 中文", "history Up")
         tmux.keys("b", "C-u")
-        tmux.wait(b_target, lambda s: s.splitlines()[-1].rstrip() == ">", "Ctrl-U")
+        tmux.wait(b_target, lambda s: last_line(s) == ">", "Ctrl-U")
 
         # Text from the network that tries to drive the terminal is drawn harmlessly.
         with socket.create_connection(("127.0.0.1", port)) as raw:
@@ -871,6 +871,39 @@ def run_search(args, tmpdir):
         server.stop()
 
 
+def run_big_room(args, tmpdir):
+    """A room longer than the user list: the title counts everyone and says which ones are shown,
+    the last row how many more; F12 and F11 page through it."""
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    bots = []
+    try:
+        server.start()
+        for i in range(60):
+            bot = socket.create_connection(("127.0.0.1", server.port))
+            bot.sendall(f"u{i:02d}\n".encode())
+            bots.append(bot)
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {server.port}"
+        tmux.session("g", "sh -c " + sh_quote(chat + " --nick zz; exec sleep 600"))
+        screen = tmux.wait_for("g", "users (61) 1-26")
+        check("+35 more (F12)" in sidebar(screen), "the last row does not count the others", screen)
+        check(sidebar_row(screen, "u00") is not None, "the first user is not shown", screen)
+        tmux.keys("g", "F12")
+        screen = tmux.wait_for("g", "users (61) 27-52")
+        check(sidebar_row(screen, "u00") is None and sidebar_row(screen, "u26") is not None,
+              "F12 did not page the user list", screen)
+        tmux.keys("g", "F12", "F12")
+        screen = tmux.wait_for("g", "users (61) 35-61")
+        check(sidebar_row(screen, "zz") is not None, "the last page lacks the last user", screen)
+        tmux.keys("g", "F11", "F11", "F11")
+        tmux.wait_for("g", "users (61) 1-26")
+    finally:
+        for bot in bots:
+            bot.close()
+        tmux.kill()
+        server.stop()
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -891,6 +924,7 @@ def main():
             run_paste(args, tmpdir)
             run_dates(args, tmpdir)
             run_search(args, tmpdir)
+            run_big_room(args, tmpdir)
             run_accounts(args, tmpdir)
             run_tls(args, tmpdir)
         except Fail as e:
