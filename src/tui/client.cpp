@@ -581,7 +581,7 @@ int Client::run() {
             std::fprintf(stderr, "chat: cannot start the terminal (is TERM set?)\n");
             return 1;
         }
-        init_colors();
+        init_colors(opt_.colors != "off");
     }
     setup_widths();
     connect();

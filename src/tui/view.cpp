@@ -215,8 +215,8 @@ std::string state_text(const Model& m, const ViewInfo& info) {
 
 }  // namespace
 
-void init_colors() {
-    g_colors = has_colors();
+void init_colors(bool use) {
+    g_colors = use && has_colors();
     if (!g_colors) return;
     for (unsigned i = 0; i < kNickColorCount; ++i) {
         init_pair(static_cast<short>(1 + i), static_cast<short>(kNickColors[i]), -1);

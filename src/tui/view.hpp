@@ -26,8 +26,8 @@ struct ViewInfo {
     int sidebar_top = 0;   // the first user shown (F11/F12 page); draw clamps it
 };
 
-// Sets up the color pairs; call once after the screen exists.
-void init_colors();
+// Sets up the color pairs (none with `use` false: attributes only); call once after the screen exists.
+void init_colors(bool use = true);
 
 // Redraws the whole screen from the model. Returns the number of log rows
 // shown (the page size for PgUp/PgDn); info.sidebar_top comes back clamped.

@@ -917,6 +917,8 @@ def main():
         print("tmux is not installed", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmpdir:
+        # No chat.ini of the user's may change what these tests run (the tmux server inherits this).
+        os.environ["XDG_CONFIG_HOME"] = tmpdir
         try:
             run(args, tmpdir)
             run_widths(args, tmpdir)
