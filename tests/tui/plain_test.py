@@ -154,6 +154,12 @@ def run(args):
         # Nothing listening: --plain gives up at once.
         rc, out = plain(args.chat, port, "", "--nick", "eva")
         expect(rc == 1 and "no connection" in out, f"no server: exit status {rc}", out)
+        # A name that does not resolve (looked up on the client's lookup thread): the same, with the lookup's words.
+        r = subprocess.run([args.chat, "--plain", "--host", "no-such-host.invalid", "--port", str(port), "--nick", "eva"],
+                           input=b"", capture_output=True, timeout=DEADLINE, env=dict(os.environ, LC_ALL="C.UTF-8"))
+        out = r.stdout.decode("utf-8", "replace")
+        expect(r.returncode == 1 and "connecting to no-such-host.invalid" in out and "no connection: " in out,
+               f"an unknown host: exit status {r.returncode}", out)
     finally:
         stop(server)
 
