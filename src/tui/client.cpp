@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "proto/names.hpp"
 #include "proto/text.hpp"
 #include "tui/client_loop.hpp"
 #include "tui/help.hpp"
@@ -217,6 +218,29 @@ void Client::submit(std::string line) {
         model_.clear_log();
         return;
     }
+    if (word == "/query" || word == "/privado") {
+        const std::string nick = trim_spaces(std::string_view(line).substr(word.size()));
+        if (!proto::is_valid_nick(nick)) {
+            model_.add_info(wall_now(), cat("usage: ", word, " <nick> opens a window to talk with nick"),
+                            EntryKind::Error);
+        } else {
+            model_.open_query(nick);
+        }
+        return;
+    }
+    if (word == "/buscar" || word == "/search") {
+        const std::string text = trim_spaces(std::string_view(line).substr(word.size()));
+        if (text.empty()) {
+            model_.end_search();
+        } else if (!model_.search(text)) {
+            model_.add_info(wall_now(), cat("no line in this window holds \"", text, "\""), EntryKind::Error);
+        }
+        return;
+    }
+    if (word == "/close" || word == "/cerrar") {
+        if (!model_.close_window()) model_.add_info(wall_now(), "the room's window stays open", EntryKind::Error);
+        return;
+    }
     if (is_quit(word)) {
         begin_quit(line);
         return;
@@ -229,7 +253,7 @@ void Client::submit(std::string line) {
         }
         return;
     }
-    conn_.send(line);
+    conn_.send(model_.outgoing(line));
     model_.scroll_to_bottom();
 }
 
@@ -244,10 +268,127 @@ void Client::on_keys() {
     }
 }
 
+// The markers and the text of a bracketed paste; true when the key was taken.
+bool Client::on_paste_key(wint_t ch, bool function_key) {
+    if (function_key && ch == static_cast<wint_t>(kKeyPasteBegin)) {
+        pasting_ = true;
+        paste_cut_ = false;
+        paste_buf_.clear();
+        return true;
+    }
+    if (function_key && ch == static_cast<wint_t>(kKeyPasteEnd)) {
+        pasting_ = false;
+        completer_.reset();
+        editor_.insert_paste(normalize_paste(paste_buf_));
+        std::fill(paste_buf_.begin(), paste_buf_.end(), U'\0');
+        paste_buf_.clear();
+        if (paste_cut_) {
+            model_.add_info(wall_now(), cat("the paste was cut after ", std::to_string(kMaxPaste), " characters"),
+                            EntryKind::Error);
+        }
+        return true;
+    }
+    if (!pasting_) return false;
+    // Inside a paste every key is text: Enter a newline, TAB spaces, never a command or completion.
+    const wint_t c = function_key ? (ch == KEY_ENTER ? L'\r' : 0) : ch;
+    if (c == 0) return true;
+    if (paste_buf_.size() < kMaxPaste) paste_buf_.push_back(static_cast<char32_t>(c));
+    else paste_cut_ = true;
+    return true;
+}
+
+std::string Client::question() const {
+    if (confirm_.empty()) return {};
+    return cat("send ", std::to_string(confirm_.size()), " lines? Enter sends them, Esc goes back to them ");
+}
+
+// "send N lines?": Enter queues them for the pacer, Esc gives them back to the input line.
+void Client::on_confirm_key(wint_t ch, bool function_key) {
+    const bool enter_key = function_key ? ch == KEY_ENTER : (ch == L'\r' || ch == L'\n');
+    if (enter_key) {
+        model_.add_info(wall_now(), cat("sending ", std::to_string(confirm_.size()), " pasted lines"));
+        for (std::string& l : confirm_) outbox_.push_back(std::move(l));
+        confirm_.clear();
+        editor_.wipe();
+        history_.reset();
+        model_.scroll_to_bottom();
+        pump_outbox();
+    } else if (!function_key && ch == 0x1B) {
+        confirm_.clear();
+    } else if (!function_key && ch == 0x03) {
+        confirm_.clear();
+        if (quitting_) finish(0);
+        else begin_quit("/salir");
+    }
+}
+
+void Client::enter() {
+    if (editor_.multiline()) {
+        std::vector<std::string> lines = paste_lines(editor_.text());
+        if (lines.size() > 1) {
+            confirm_ = std::move(lines);
+            return;
+        }
+        editor_.wipe();
+        history_.reset();
+        if (!lines.empty()) submit(std::move(lines.front()));
+        return;
+    }
+    std::string line = editor_.text();
+    editor_.wipe();
+    history_.reset();
+    submit(std::move(line));
+}
+
+// Pasted lines go out at the pacer's rate; a lost connection drops the rest.
+void Client::pump_outbox() {
+    if (outbox_.empty()) return;
+    if (model_.state() != ConnState::Online) {
+        model_.add_info(wall_now(),
+                        cat(std::to_string(outbox_.size()), " pasted lines were not sent: not connected"),
+                        EntryKind::Error);
+        outbox_.clear();
+        dirty_ = true;
+        return;
+    }
+    while (!outbox_.empty() && !quitting_ && pacer_.take(mono_ms())) {
+        std::string l = std::move(outbox_.front());
+        outbox_.pop_front();
+        submit(std::move(l));
+        dirty_ = true;
+    }
+}
+
 void Client::on_key(wint_t ch, bool function_key) {
     if (secret_mode()) {
         completer_.reset();
         on_secret_key(ch, function_key);
+        return;
+    }
+    if (on_paste_key(ch, function_key)) return;
+    if (!confirm_.empty()) {
+        on_confirm_key(ch, function_key);
+        return;
+    }
+    if (model_.search_state().active() && !function_key) {
+        if (ch == 0x12 || ch == 0x13) {  // Ctrl-R older, Ctrl-S newer
+            model_.search_step(ch == 0x12 ? 1 : -1);
+            return;
+        }
+        if (ch == 0x1B) {
+            model_.end_search();
+            model_.scroll_to_bottom();
+            return;
+        }
+    }
+    // Alt-1..9 arrive as Esc and the digit.
+    const bool meta = std::exchange(esc_, false);
+    if (!function_key && ch == 0x1B) {
+        esc_ = true;
+        return;
+    }
+    if (meta && !function_key && ch >= L'1' && ch <= L'9') {
+        model_.select_window(static_cast<std::size_t>(ch - L'1'));
         return;
     }
     const int page = std::max(1, page_rows_ / 2);
@@ -270,15 +411,11 @@ void Client::on_key(wint_t ch, bool function_key) {
             case KEY_DOWN:
                 if (auto l = history_.down()) editor_.set(*l);
                 break;
+            case KEY_F(11): sidebar_top_ = std::max(0, sidebar_top_ - std::max(1, page_rows_ - 2)); break;
+            case KEY_F(12): sidebar_top_ += std::max(1, page_rows_ - 2); break;
             case KEY_PPAGE: model_.scroll_up(static_cast<std::size_t>(page)); break;
             case KEY_NPAGE: model_.scroll_down(static_cast<std::size_t>(page)); break;
-            case KEY_ENTER: {
-                std::string line = editor_.text();
-                editor_.wipe();
-                history_.reset();
-                submit(std::move(line));
-                break;
-            }
+            case KEY_ENTER: enter(); break;
             case KEY_MOUSE: {
                 MEVENT ev{};
                 if (getmouse(&ev) == OK) {
@@ -293,13 +430,7 @@ void Client::on_key(wint_t ch, bool function_key) {
     }
     switch (ch) {
         case L'\r':
-        case L'\n': {
-            std::string line = editor_.text();
-            editor_.wipe();
-            history_.reset();
-            submit(std::move(line));
-            break;
-        }
+        case L'\n': enter(); break;
         case 0x7F:
         case 0x08: editor_.press(EditKey::Backspace); break;
         case 0x01: editor_.press(EditKey::Home); break;
@@ -311,6 +442,8 @@ void Client::on_key(wint_t ch, bool function_key) {
         case 0x0B: editor_.press(EditKey::KillEnd); break;
         case 0x17: editor_.press(EditKey::KillWord); break;
         case 0x0C: clearok(curscr, TRUE); break;
+        case 0x0E: model_.next_window(1); break;   // Ctrl-N
+        case 0x10: model_.next_window(-1); break;  // Ctrl-P
         case 0x03:
             if (quitting_) finish(0);
             else begin_quit("/salir");
@@ -407,7 +540,14 @@ void Client::print_new() {
     std::uint64_t fresh = model_.added() - printed_;
     fresh = std::min<std::uint64_t>(fresh, log.size());
     for (std::size_t i = log.size() - fresh; i < log.size(); ++i) {
-        const std::string s = format_entry_plain(log[i]) + "\n";
+        // The day's line where the day changes, as on the screen.
+        const int day = local_day(log[i].time);
+        if (printed_day_ != 0 && day != printed_day_) {
+            const std::string d = day_change_text(log[i].time) + "\n";
+            std::fwrite(d.data(), 1, d.size(), stdout);
+        }
+        printed_day_ = day;
+        const std::string s = format_entry_plain(log[i], wall_now()) + "\n";
         std::fwrite(s.data(), 1, s.size(), stdout);
     }
     printed_ = model_.added();
@@ -441,16 +581,18 @@ int Client::run() {
             std::fprintf(stderr, "chat: cannot start the terminal (is TERM set?)\n");
             return 1;
         }
-        init_colors();
+        init_colors(opt_.colors != "off");
     }
     setup_widths();
     connect();
     while (!done_) {
         if (screen_) {
             if (dirty_) {
-                ViewInfo info{utf8_, where(), 0, secret_prompt(), security()};
+                ViewInfo info{utf8_, where(), 0, secret_prompt(), security(), question(), {}, wall_now(), sidebar_top_};
+                if (!outbox_.empty()) info.note = cat("sending pasted lines: ", std::to_string(outbox_.size()), " left");
                 if (model_.state() == ConnState::Reconnecting) info.reconnect_in = reconnect_.seconds_left(mono_ms());
                 page_rows_ = draw(model_, editor_, info);
+                sidebar_top_ = info.sidebar_top;
                 dirty_ = false;
             }
         } else {
@@ -472,6 +614,10 @@ int Client::run() {
         if (model_.state() == ConnState::Reconnecting && !conn_.is_open()) {
             timeout = reconnect_.wait_ms(now, screen_.has_value());
         }
+        if (!outbox_.empty()) {
+            const int p = static_cast<int>(pacer_.wait_ms(now));
+            timeout = timeout < 0 ? p : std::min(timeout, p);
+        }
         if (quitting_) {
             const int q = static_cast<int>(std::max<std::int64_t>(0, quit_deadline_ms_ - now));
             timeout = timeout < 0 ? q : std::min(timeout, q);
@@ -492,6 +638,7 @@ int Client::run() {
         }
         if (sock_idx != 99 && fds[sock_idx].revents != 0 && conn_.is_open()) on_socket(fds[sock_idx].revents);
 
+        pump_outbox();
         const std::int64_t after = mono_ms();
         if (model_.state() == ConnState::Reconnecting) {
             dirty_ = true;

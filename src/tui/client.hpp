@@ -15,6 +15,7 @@ struct Options {
     std::string port = std::string(kPlainPort);  // main makes it kTlsPort for --tls without --port
     std::string nick;  // empty: ask
     bool plain = false;
+    std::string colors = "on";  // --colors on|off
     std::string password_file;  // --password-file (main reads it; kept for messages)
     TlsSettings tls;            // --tls, --tls-ca, --tls-insecure (already checked by settle_tls_options)
 };

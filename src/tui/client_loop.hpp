@@ -14,9 +14,11 @@
 
 #include "tui/client.hpp"
 #include "tui/connection.hpp"
+#include "tui/dates.hpp"
 #include "tui/editor.hpp"
 #include "tui/model.hpp"
 #include "tui/passwords.hpp"
+#include "tui/paste.hpp"
 #include "tui/reconnect.hpp"
 #include "tui/secret.hpp"
 #include "tui/terminal.hpp"
@@ -25,11 +27,8 @@
 
 namespace chat::tui {
 
-inline std::int64_t wall_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+// Unix seconds (CHAT_FAKE_TIME can move it, for tests: dates.hpp).
+inline std::int64_t wall_now() { return client_now(); }
 
 inline std::int64_t mono_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -61,6 +60,11 @@ private:
     void on_signals();
     void on_keys();
     void on_key(wint_t ch, bool function_key);
+    bool on_paste_key(wint_t ch, bool function_key);
+    void on_confirm_key(wint_t ch, bool function_key);
+    void enter();
+    void pump_outbox();
+    std::string question() const;
     void on_secret_key(wint_t ch, bool function_key);
     bool secret_mode() const {
         return model_.state() == ConnState::AskingPassword || passwords_.prompt() != Passwords::Prompt::None;
@@ -95,6 +99,17 @@ private:
     std::optional<Screen> screen_;
 
     Reconnect reconnect_;
+
+    // Bracketed paste: what arrives between the markers, the lines of a
+    // multi-line input waiting for "send N lines?", and those being sent.
+    static constexpr std::size_t kMaxPaste = std::size_t{1} << 20;  // code points; the rest of a paste is dropped
+    bool esc_ = false;  // the last key was Esc: a digit after it is Alt-digit
+    bool pasting_ = false;
+    bool paste_cut_ = false;
+    std::u32string paste_buf_;
+    std::vector<std::string> confirm_;
+    std::deque<std::string> outbox_;
+    Pacer pacer_;
     bool quitting_ = false;
     std::int64_t quit_deadline_ms_ = 0;
     bool done_ = false;
@@ -102,12 +117,14 @@ private:
     std::string refusal_;  // why a certificate was refused: repeated on stderr at exit
     bool dirty_ = true;
     int page_rows_ = 10;
+    int sidebar_top_ = 0;  // F11/F12 page the user list
 
     // --plain
     std::string stdin_buf_;
     std::deque<std::string> pending_;
     bool stdin_eof_ = false;
     std::uint64_t printed_ = 0;
+    int printed_day_ = 0;
 };
 
 }  // namespace chat::tui

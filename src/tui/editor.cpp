@@ -82,6 +82,16 @@ void LineEditor::insert(std::string_view utf8) {
     }
 }
 
+void LineEditor::insert_paste(std::u32string_view text) {
+    std::u32string keep;
+    for (char32_t cp : text) {
+        if (cp == U'\n' || typeable(cp)) keep.push_back(cp);
+    }
+    cps_.insert(cursor_, keep);
+    cursor_ += keep.size();
+    snap_cursor();
+}
+
 void LineEditor::press(EditKey k) {
     const auto at = [this](std::size_t i) { return cps_.begin() + static_cast<std::ptrdiff_t>(i); };
     switch (k) {
@@ -183,7 +193,8 @@ LineEditor::View LineEditor::view(int cols) {
         const int w = cluster_width(i, end);
         if (used + w > cols) break;
         used += w;
-        shown.append(cps_, i, end - i);
+        if (cps_[i] == U'\n') shown.push_back(U'\u21B5');  // ↵, as wide as the '?' an LF is measured as
+        else shown.append(cps_, i, end - i);
         i = end;
     }
     v.text = to_utf8(shown);

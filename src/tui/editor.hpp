@@ -30,8 +30,12 @@ public:
 
     // Inserts a typed code point at the cursor; control characters are ignored.
     void insert(char32_t cp);
-    // Inserts UTF-8 text (e.g. pasted); invalid bytes and control characters are skipped.
+    // Inserts UTF-8 text; invalid bytes and control characters are skipped.
     void insert(std::string_view utf8);
+    // Inserts a paste as normalize_paste left it: its LFs stay (drawn as ↵),
+    // so one input line can hold several lines to send.
+    void insert_paste(std::u32string_view text);
+    bool multiline() const { return cps_.find(U'\n') != std::u32string::npos; }
     void press(EditKey k);
 
     // Replaces the whole line, cursor at `cursor_byte` (clamped; default: the end).
@@ -49,8 +53,8 @@ public:
     int width() const;          // columns of the whole line
 
     // What to draw in a field of `cols` columns so that the cursor stays
-    // visible: the text from the first shown code point, and the cursor's
-    // column inside the field. Scrolls by half a field when the cursor leaves it.
+    // visible: the text from the first shown code point (an LF as ↵), and the
+    // cursor's column inside the field. Scrolls by half a field when the cursor leaves it.
     struct View {
         std::string text;
         int cursor_col = 0;

@@ -1,11 +1,14 @@
 #include <CLI/CLI.hpp>
 #include <clocale>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "chatd_version.hpp"
 #include "proto/names.hpp"
 #include "tui/client.hpp"
+#include "tui/config_path.hpp"
 #include "tui/password_source.hpp"
 #include "tui/tls_policy.hpp"
 
@@ -14,6 +17,16 @@ int main(int argc, char** argv) {
     chat::tui::Options opt;
     CLI::App app{"chat: the chatd client (full screen, or --plain for scripts and screen readers)"};
     app.set_version_flag("--version", "chat " CHATD_VERSION);
+    // The options can also come from an INI file (key = value, the names without --); the command line wins.
+    const std::string config = chat::tui::default_config_path(std::getenv("XDG_CONFIG_HOME"), std::getenv("HOME"));
+    app.set_config("--config", config,
+                   "read options from this INI file (key = value, the option names without --); default "
+                   "$XDG_CONFIG_HOME/chat/chat.ini or ~/.config/chat/chat.ini, used when it exists; the "
+                   "command line wins",
+                   false)
+        ->type_name("FILE");
+    app.config_formatter(std::make_shared<CLI::ConfigINI>());
+    app.allow_config_extras(CLI::config_extras_mode::error);
     app.add_option("--host", opt.host, "server host name or address")->capture_default_str();
     auto* port = app.add_option("--port", opt.port, "server TCP port (default 5000, or 5001 with --tls)")
                      ->check(CLI::Range(1, 65535));
@@ -34,6 +47,9 @@ int main(int argc, char** argv) {
     app.add_flag("--tls-insecure", opt.tls.insecure,
                  "with --tls: do NOT verify the server's certificate (for tests only: anyone on the path "
                  "could read the session); warned about on stderr, in the log and in the status bar");
+    app.add_option("--colors", opt.colors, "on: colors for nicks, statuses and errors; off: bold, dim and reverse only")
+        ->check(CLI::IsMember({"on", "off"}))
+        ->capture_default_str();
     app.add_flag("--plain", opt.plain,
                  "no full screen: print events as lines, send the lines read from standard input "
                  "(end of input quits); when the server asks for a password and none was given, "

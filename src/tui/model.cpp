@@ -7,8 +7,10 @@
 #include "proto/names.hpp"
 #include "proto/server_line.hpp"
 #include "proto/text.hpp"
+#include "tui/dates.hpp"
 #include "tui/help.hpp"
 #include "tui/messages.hpp"
+#include "tui/search.hpp"
 #include "tui/strings.hpp"
 
 namespace chat::tui {
@@ -109,10 +111,16 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
         pending_users_.clear();
         collecting_users_ = false;
         if (!roster_is_login_) {
+            // A big room's list would be one entry of hundreds of kilobytes, wrapped at every redraw:
+            // the log names the first ones, the user list has them all.
             std::string text;
-            for (const User& u : list) {
+            const std::size_t shown = std::min(list.size(), kListedUsers);
+            for (std::size_t i = 0; i < shown; ++i) {
                 if (!text.empty()) text += ", ";
-                text += cat(u.nick, " (", u.status, ")");
+                text += cat(list[i].nick, " (", list[i].status, ")");
+            }
+            if (shown < list.size()) {
+                text += cat(" ... and ", std::to_string(list.size() - shown), " more (all in the user list)");
             }
             add({now, EntryKind::Users, {}, cat(std::to_string(list.size()), " online: ", text)});
         }
@@ -284,15 +292,13 @@ void Model::on_nick_held(std::int64_t now, int retry_in) {
 bool Model::already_shown(const LogEntry& e) {
     constexpr std::int64_t kSkew = 120;
     constexpr std::size_t kLookBack = 2000;  // the log is not in time order (history sits among live lines)
-    const std::uint64_t first = added_ - log_.size();
     const std::size_t stop = log_.size() > kLookBack ? log_.size() - kLookBack : 0;
     for (std::size_t i = log_.size(); i-- > stop;) {
         const LogEntry& o = log_[i];
         if (o.kind != e.kind || o.text != e.text || !same_nick(o.nick, e.nick)) continue;
         if (o.time < e.time - kSkew || o.time > e.time + kSkew) continue;
-        const std::uint64_t ordinal = first + i;
-        if (std::find(replayed_.begin(), replayed_.end(), ordinal) != replayed_.end()) continue;
-        replayed_.push_back(ordinal);
+        if (std::find(replayed_.begin(), replayed_.end(), o.seq) != replayed_.end()) continue;
+        replayed_.push_back(o.seq);
         return true;
     }
     return false;
@@ -330,9 +336,80 @@ void Model::add_info(std::int64_t now, std::string_view text, EntryKind kind) {
 }
 
 void Model::clear_log() {
-    log_.clear();
+    std::erase_if(log_, [&](const LogEntry& e) { return shown(e); });
     scroll_ = 0;
     unread_ = 0;
+}
+
+std::uint64_t Model::last_seq_shown() const {
+    for (std::size_t i = log_.size(); i-- > 0;) {
+        if (shown(log_[i])) return log_[i].seq;
+    }
+    return 0;
+}
+
+std::size_t Model::count_shown() const {
+    std::size_t n = 0;
+    for (const LogEntry& e : log_) n += shown(e) ? 1 : 0;
+    return n;
+}
+
+void Model::select_window(std::size_t i) {
+    if (i >= windows_.size() || i == windows_.current()) return;
+    windows_.select(i, last_seq_shown());
+    end_search();
+    scroll_to_bottom();
+}
+
+bool Model::search(std::string_view text) {
+    search_ = {};
+    search_.text = text;
+    for (std::size_t i = log_.size(); i-- > 0;) {
+        if (shown(log_[i]) && !find_all(searchable_text(log_[i]), text).empty()) search_.hits.push_back(log_[i].seq);
+    }
+    if (search_.hits.empty()) return false;
+    show_hit();
+    return true;
+}
+
+void Model::search_step(int dir) {
+    if (search_.hits.empty()) return;
+    if (dir > 0 && search_.at + 1 < search_.hits.size()) ++search_.at;
+    if (dir < 0 && search_.at > 0) --search_.at;
+    show_hit();
+}
+
+// Scrolls so that the hit shown is the bottom line of the log.
+void Model::show_hit() {
+    const std::uint64_t seq = search_.hits[search_.at];
+    std::size_t below = 0;
+    for (std::size_t i = log_.size(); i-- > 0 && log_[i].seq > seq;) below += shown(log_[i]) ? 1 : 0;
+    scroll_ = below;
+    unread_ = 0;
+}
+
+void Model::next_window(int step) {
+    const auto n = static_cast<long>(windows_.size());
+    const long i = ((static_cast<long>(windows_.current()) + step) % n + n) % n;
+    select_window(static_cast<std::size_t>(i));
+}
+
+void Model::open_query(std::string_view nick) { select_window(windows_.open(nick)); }
+
+bool Model::close_window() {
+    const std::size_t i = windows_.current();
+    if (i == 0) return false;
+    const std::string key = windows_.shown().key;
+    std::erase_if(log_, [&](const LogEntry& e) { return e.window == key; });
+    windows_.close(i);
+    scroll_to_bottom();
+    return true;
+}
+
+std::string Model::outgoing(std::string_view line) const {
+    const Window& w = windows_.shown();
+    if (w.key.empty() || line.starts_with('/')) return std::string(line);
+    return cat("/msg ", w.name, " ", line);
 }
 
 void Model::nick_sent(std::string_view nick) {
@@ -341,7 +418,8 @@ void Model::nick_sent(std::string_view nick) {
 }
 
 void Model::scroll_up(std::size_t n) {
-    const std::size_t max = log_.empty() ? 0 : log_.size() - 1;
+    const std::size_t count = count_shown();
+    const std::size_t max = count == 0 ? 0 : count - 1;
     scroll_ = std::min(max, scroll_ + n);
 }
 
@@ -356,26 +434,22 @@ void Model::scroll_to_bottom() {
     unread_ = 0;
 }
 
-const User* Model::find_user(std::string_view nick) const {
-    if (nick.empty()) return nullptr;
-    const std::string key = proto::fold_nick(nick);
-    for (const User& u : users_) {
-        if (proto::fold_nick(u.nick) == key) return &u;
-    }
-    return nullptr;
-}
+const User* Model::find_user(std::string_view nick) const { return users_.find(nick); }
 
 std::vector<std::string> Model::nicks() const {
     std::vector<std::string> out;
     out.reserve(users_.size());
-    for (const User& u : users_) out.push_back(u.nick);
+    for (const User& u : users_.list()) out.push_back(u.nick);
     return out;
 }
 
 void Model::add(LogEntry e) {
+    e.seq = ++added_;
+    e.window = WindowList::key_for(e);
+    windows_.arrived(e);
+    const bool here = shown(e);
     log_.push_back(std::move(e));
-    ++added_;
-    if (scroll_ > 0) {
+    if (scroll_ > 0 && here) {
         ++scroll_;
         ++unread_;
     }
@@ -384,25 +458,9 @@ void Model::add(LogEntry e) {
     unread_ = std::min(unread_, scroll_);
 }
 
-void Model::upsert_user(std::string_view nick, std::string_view status) {
-    if (nick.empty()) return;
-    const std::string key = proto::fold_nick(nick);
-    for (User& u : users_) {
-        if (proto::fold_nick(u.nick) == key) {
-            u.status = status;
-            return;
-        }
-    }
-    auto pos = std::find_if(users_.begin(), users_.end(), [&](const User& u) {
-        return !proto::nick_less(u.nick, nick);
-    });
-    users_.insert(pos, User{std::string(nick), std::string(status)});
-}
+void Model::upsert_user(std::string_view nick, std::string_view status) { users_.upsert(nick, status); }
 
-void Model::remove_user(std::string_view nick) {
-    const std::string key = proto::fold_nick(nick);
-    std::erase_if(users_, [&](const User& u) { return proto::fold_nick(u.nick) == key; });
-}
+void Model::remove_user(std::string_view nick) { users_.remove(nick); }
 
 bool Model::mentions_me(std::string_view text) const {
     if (nick_.empty()) return false;
@@ -417,7 +475,7 @@ bool Model::mentions_me(std::string_view text) const {
     return false;
 }
 
-std::vector<Span> format_entry(const LogEntry& e, bool with_seconds) {
+std::vector<Span> format_entry(const LogEntry& e, bool with_seconds, std::int64_t now) {
     std::vector<Span> out;
     char clock[16] = "";
     const std::time_t t = static_cast<std::time_t>(e.time);
@@ -425,7 +483,7 @@ std::vector<Span> format_entry(const LogEntry& e, bool with_seconds) {
     if (localtime_r(&t, &tm) != nullptr) {
         std::strftime(clock, sizeof clock, with_seconds ? "%H:%M:%S " : "%H:%M ", &tm);
     }
-    out.push_back({clock, Style::Time, {}});
+    out.push_back({e.history && now != 0 ? cat(date_prefix(e.time, now), clock) : std::string(clock), Style::Time, {}});
     switch (e.kind) {
         case EntryKind::Public:
             out.push_back({cat("<", e.nick, ">"), Style::Nick, e.nick});
@@ -471,9 +529,9 @@ std::vector<Span> format_entry(const LogEntry& e, bool with_seconds) {
     return out;
 }
 
-std::string format_entry_plain(const LogEntry& e) {
+std::string format_entry_plain(const LogEntry& e, std::int64_t now) {
     std::string out;
-    for (const Span& s : format_entry(e, true)) out += s.text;
+    for (const Span& s : format_entry(e, true, now)) out += s.text;
     return out;
 }
 

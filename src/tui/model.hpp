@@ -10,6 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "tui/roster.hpp"
+#include "tui/windows.hpp"
+
 namespace chat::tui {
 
 enum class EntryKind {
@@ -34,11 +37,8 @@ struct LogEntry {
     std::string text;  // already sanitized
     bool mention = false;
     bool history = false;  // came from a HIST line
-};
-
-struct User {
-    std::string nick;
-    std::string status;
+    std::uint64_t seq = 0;  // its ordinal among all entries ever added (from 1)
+    std::string window{};   // WindowList::key_for: the conversation it belongs to, empty for the room
 };
 
 enum class ConnState {
@@ -67,9 +67,18 @@ struct Effects {
     bool nick_held = false;
 };
 
+// A search in the window shown (search.hpp has its helpers).
+struct Search {
+    std::string text;                 // as typed
+    std::vector<std::uint64_t> hits;  // seq of the matching entries, newest first
+    std::size_t at = 0;               // the hit shown
+    bool active() const { return !text.empty(); }
+};
+
 class Model {
 public:
     static constexpr std::size_t kDefaultScrollback = 10000;
+    static constexpr std::size_t kListedUsers = 100;  // names a /listar answer shows in the log
 
     explicit Model(std::size_t scrollback = kDefaultScrollback) : scrollback_(scrollback) {}
 
@@ -94,7 +103,28 @@ public:
 
     // Adds a client-side line to the log (help, usage, local errors).
     void add_info(std::int64_t now, std::string_view text, EntryKind kind = EntryKind::Info);
+    // Empties the window shown.
     void clear_log();
+
+    // Windows (windows.hpp). Switching scrolls the new one to its bottom.
+    const WindowList& windows() const { return windows_; }
+    void select_window(std::size_t i);
+    void next_window(int step);  // Ctrl-N (+1), Ctrl-P (-1), wrapping around
+    // /query nick: the conversation's window, opened if needed, shown.
+    void open_query(std::string_view nick);
+    // Closes the conversation shown; false in the room.
+    bool close_window();
+    // The line to send for `line` typed in the window shown: in a conversation,
+    // text goes to that person ("/msg nick text"); commands go as typed.
+    std::string outgoing(std::string_view line) const;
+    // /buscar: the lines of the window shown holding `text`; shows the newest. False when none.
+    bool search(std::string_view text);
+    // The next older (+1) or newer (-1) hit, shown; stays at the ends.
+    void search_step(int dir);
+    void end_search() { search_ = {}; }
+    const Search& search_state() const { return search_; }
+    // Whether entry `e` is drawn in the window shown.
+    bool shown(const LogEntry& e) const { return e.window == windows_.shown().key; }
 
     // The nick to log in with; the model sends it on HELLO when set.
     void set_wanted_nick(std::string_view nick) { wanted_nick_ = nick; }
@@ -128,7 +158,7 @@ public:
     const std::string& nick() const { return nick_; }  // as the server spells it, empty before WELCOME
     const std::string& my_status() const { return my_status_; }
     const std::string& server_name() const { return server_name_; }
-    const std::vector<User>& users() const { return users_; }
+    const std::vector<User>& users() const { return users_.list(); }
     const std::deque<LogEntry>& log() const { return log_; }
     // Entries ever added (not lowered by clear_log or the scrollback limit): --plain prints the new ones.
     std::uint64_t added() const { return added_; }
@@ -144,9 +174,15 @@ private:
     void on_error(const std::string& code, const std::string& arg, std::int64_t now, Effects& fx);
     void back_to_nick(std::int64_t now, std::string_view why);
     bool already_shown(const LogEntry& e);
+    std::uint64_t last_seq_shown() const;
+    std::size_t count_shown() const;
+
+    void show_hit();
 
     std::size_t scrollback_;
     std::deque<LogEntry> log_;
+    WindowList windows_;
+    Search search_;
     std::uint64_t added_ = 0;
     std::size_t scroll_ = 0;
     std::size_t unread_ = 0;
@@ -157,7 +193,7 @@ private:
     std::string wanted_nick_;
     std::string nick_;
     std::string my_status_;
-    std::vector<User> users_;
+    Roster users_;
 
     std::string server_version_;
     std::string auth_nick_;
@@ -176,12 +212,12 @@ private:
     bool logged_in_once_ = false;
     bool rejoining_ = false;
     bool nick_held_ = false;
-    std::vector<std::uint64_t> replayed_;  // ordinals (see added_) of entries a HIST line matched
+    std::vector<std::uint64_t> replayed_;  // seq of the entries a HIST line matched
     std::size_t hist_skipped_ = 0;
 };
 
 // A piece of a formatted entry with one look.
-enum class Style { Time, Nick, OwnNick, Text, OwnText, Private, Event, Error, Info, Mention };
+enum class Style { Time, Nick, OwnNick, Text, OwnText, Private, Event, Error, Info, Mention, Found };
 
 struct Span {
     std::string text;
@@ -191,8 +227,10 @@ struct Span {
 
 // How an entry reads, shared by the curses view and --plain. `clock` is
 // "HH:MM" (curses) or "HH:MM:SS" (plain); times are shown in local time.
-std::vector<Span> format_entry(const LogEntry& e, bool with_seconds);
-std::string format_entry_plain(const LogEntry& e);
+// A line from the history that is not from `now`'s day carries its date
+// before the time ("2026-12-01 18:30"); now = 0: never.
+std::vector<Span> format_entry(const LogEntry& e, bool with_seconds, std::int64_t now = 0);
+std::string format_entry_plain(const LogEntry& e, std::int64_t now = 0);
 
 // Stable per-nick color index in [0, n): a hash of the case-folded nick.
 unsigned nick_color(std::string_view nick, unsigned n);

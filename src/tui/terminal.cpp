@@ -30,10 +30,16 @@ extern "C" void on_signal(int sig) {
     errno = saved;
 }
 
+constexpr char kPasteOn[] = "\x1b[?2004h";
+constexpr char kPasteOff[] = "\x1b[?2004l";
+
 extern "C" void on_fatal(int sig) {
     // endwin is not async-signal-safe, but the process is dying anyway and a
     // terminal left in raw mode is the worse outcome.
-    if (g_curses_active) endwin();
+    if (g_curses_active) {
+        write_terminal(kPasteOff, sizeof kPasteOff - 1);
+        endwin();
+    }
     // SA_RESETHAND put the default action back: re-raising ends the process as the signal would have.
     ::raise(sig);
 }
@@ -42,6 +48,17 @@ constexpr int kForwarded[] = {SIGWINCH, SIGINT, SIGTERM, SIGHUP};
 constexpr int kFatal[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
 
 }  // namespace
+
+bool write_terminal(const char* s, std::size_t n) noexcept {
+    while (n > 0) {
+        const ssize_t w = ::write(STDOUT_FILENO, s, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        s += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return true;
+}
 
 SignalPipe::SignalPipe() {
     int fds[2];
@@ -104,6 +121,10 @@ Screen::Screen() {
         use_default_colors();
     }
     mousemask(BUTTON4_PRESSED | BUTTON5_PRESSED, nullptr);
+    // Bracketed paste: a paste arrives between two markers, so its newlines are not Enter and its TABs not completion.
+    define_key("\x1b[200~", kKeyPasteBegin);
+    define_key("\x1b[201~", kKeyPasteEnd);
+    write_terminal(kPasteOn, sizeof kPasteOn - 1);
 }
 
 Screen::~Screen() {
@@ -113,6 +134,7 @@ Screen::~Screen() {
     sigemptyset(&sa.sa_mask);
     for (int sig : kFatal) ::sigaction(sig, &sa, nullptr);
     g_curses_active = 0;
+    write_terminal(kPasteOff, sizeof kPasteOff - 1);
     endwin();
     delscreen(screen_);
 }
@@ -126,12 +148,7 @@ void Screen::resize() {
 
 std::vector<int> Screen::probe(const std::string& request, std::size_t answers, int timeout_ms) {
     std::vector<int> widths;
-    for (std::size_t off = 0; off < request.size();) {
-        const ssize_t n = ::write(STDOUT_FILENO, request.data() + off, request.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return widths;
-        off += static_cast<std::size_t>(n);
-    }
+    if (!write_terminal(request.data(), request.size())) return widths;
     std::string in, typed;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (widths.size() < answers) {

@@ -5,6 +5,7 @@
 #include <termios.h>
 
 #include <csignal>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,16 @@ private:
     std::vector<std::pair<int, struct sigaction>> saved_;
 };
 
-// The curses screen. While one exists, a fatal signal (SIGSEGV, SIGABRT,
+// Writes all of `bytes` to standard output (the terminal), past EINTR and
+// short writes; async-signal-safe. False when the terminal is gone.
+bool write_terminal(const char* bytes, std::size_t n) noexcept;
+
+// Key codes get_wch gives for the start and the end of a bracketed paste
+// (ESC [ 200 ~ and ESC [ 201 ~, which the screen asks the terminal to send).
+inline constexpr int kKeyPasteBegin = 01000 + 0x100;  // past KEY_MAX (0777)
+inline constexpr int kKeyPasteEnd = kKeyPasteBegin + 1;
+
+// The curses screen, with bracketed paste on. While one exists, a fatal signal (SIGSEGV, SIGABRT,
 // SIGBUS, SIGFPE, SIGILL) restores the terminal before the process dies.
 class Screen {
 public:

@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "proto/text.hpp"
+#include "tui/dates.hpp"
 #include "tui/layout.hpp"
+#include "tui/search.hpp"
+#include "tui/terminal.hpp"
 #include "tui/strings.hpp"
 #include "tui/width.hpp"
 
@@ -49,6 +52,7 @@ attr_t span_attr(const Span& s) {
         case Style::Error: return pair(kPairRed) | A_DIM;
         case Style::Info: return A_DIM;
         case Style::Mention: return pair(kPairYellow) | A_BOLD | A_REVERSE;
+        case Style::Found: return A_REVERSE | A_UNDERLINE;
     }
     return A_NORMAL;
 }
@@ -141,12 +145,7 @@ void flush_overlays() {
     g_sink = nullptr;
     g_overlays.clear();
     std::fflush(stdout);
-    for (std::size_t off = 0; off < out.size();) {
-        const ssize_t n = ::write(STDOUT_FILENO, out.data() + off, out.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        off += static_cast<std::size_t>(n);
-    }
+    write_terminal(out.data(), out.size());
 }
 
 // Draws UTF-8 text at (y, x) in at most `cols` columns; returns the columns used.
@@ -164,17 +163,25 @@ int put_text(int y, int x, std::string_view s, int cols, attr_t a, bool utf8) {
     return used;
 }
 
-void draw_sidebar(const Model& m, int x, int width, int height, bool utf8) {
+// The user list from row `top` of the roster (clamped); returns the top used.
+int draw_sidebar(const Model& m, int x, int width, int height, int top, bool utf8) {
     attrset(A_DIM);
     mvvline(0, x, ACS_VLINE, height);
     const int cx = x + 2, cw = width - 2;
-    const std::string title = cat("users (", std::to_string(m.users().size()), ")");
+    const auto& users = m.users();
+    const int rows = std::max(1, height - 1);
+    const int max_top = std::max(0, static_cast<int>(users.size()) - rows);
+    top = std::clamp(top, 0, max_top);
+    // When more follow, the last row says how many.
+    const bool more = static_cast<std::size_t>(top + rows) < users.size();
+    const int shown = more ? rows - 1 : std::min(rows, static_cast<int>(users.size()) - top);
+    std::string title = cat("users (", std::to_string(users.size()), ")");
+    if (max_top > 0) title += cat(" ", std::to_string(top + 1), "-", std::to_string(top + shown));
     put_text(0, cx, title, cw, A_BOLD, utf8);
     int y = 1;
-    const auto& users = m.users();
-    for (std::size_t i = 0; i < users.size() && y < height; ++i, ++y) {
+    for (std::size_t i = static_cast<std::size_t>(top); i < users.size() && y < height; ++i, ++y) {
         if (y == height - 1 && i + 1 < users.size()) {
-            put_text(y, cx, cat("+", std::to_string(users.size() - i), " more"), cw, A_DIM, utf8);
+            put_text(y, cx, cat("+", std::to_string(users.size() - i), " more (F12)"), cw, A_DIM, utf8);
             break;
         }
         const User& u = users[i];
@@ -185,6 +192,7 @@ void draw_sidebar(const Model& m, int x, int width, int height, bool utf8) {
                          utf8);
         put_text(y, cx + cw - status_cols, u.status, status_cols, status_attr(u.status), utf8);
     }
+    return top;
 }
 
 std::string state_text(const Model& m, const ViewInfo& info) {
@@ -207,8 +215,8 @@ std::string state_text(const Model& m, const ViewInfo& info) {
 
 }  // namespace
 
-void init_colors() {
-    g_colors = has_colors();
+void init_colors(bool use) {
+    g_colors = use && has_colors();
     if (!g_colors) return;
     for (unsigned i = 0; i < kNickColorCount; ++i) {
         init_pair(static_cast<short>(1 + i), static_cast<short>(kNickColors[i]), -1);
@@ -219,7 +227,7 @@ void init_colors() {
     init_pair(kPairMagenta, COLOR_MAGENTA, -1);
 }
 
-int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
+int draw(const Model& m, LineEditor& ed, ViewInfo& info) {
     const int rows = LINES, cols = COLS;
     erase();
     if (rows < 4 || cols < 20) {
@@ -234,11 +242,52 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     const int log_cols = cols - sidebar;
     const int log_rows = rows - 2;
 
-    // The log, bottom-up from the entry `scroll` entries above the newest.
+    // The log of the window shown, bottom-up from the entry `scroll` entries
+    // above its newest; a marker row where I last left it, when newer lines follow.
     const auto& log = m.log();
+    const std::uint64_t marker = m.windows().shown().marker;
+    std::uint64_t newest = 0;
+    for (std::size_t k = log.size(); k-- > 0;) {
+        if (m.shown(log[k])) {
+            newest = log[k].seq;
+            break;
+        }
+    }
+    bool marker_due = marker > 0 && newest > marker;
     int y = log_rows;
-    for (std::size_t k = log.size() - std::min(m.scroll_offset(), log.size()); k-- > 0 && y > 0;) {
-        const auto spans = format_entry(log[k], false);
+    std::size_t skip = m.scroll_offset();
+    int newer_day = 0;  // the day of the entry drawn (or skipped) just below
+    std::int64_t newer_time = 0;
+    for (std::size_t k = log.size(); k-- > 0 && y > 0;) {
+        if (!m.shown(log[k])) continue;
+        const int day = local_day(log[k].time);
+        if (skip > 0) {
+            --skip;
+            if (log[k].seq <= marker) marker_due = false;  // the marker is below the view
+            newer_day = day;
+            newer_time = log[k].time;
+            continue;
+        }
+        if (newer_day != 0 && day != newer_day) {
+            --y;
+            put_text(y, 0, day_change_text(newer_time), log_cols, A_BOLD, info.utf8);
+            if (y == 0) break;
+        }
+        newer_day = day;
+        newer_time = log[k].time;
+        if (marker_due && log[k].seq <= marker) {
+            marker_due = false;
+            --y;
+            attrset(pair(kPairYellow));
+            mvhline(y, 0, ACS_HLINE, log_cols);
+            put_text(y, 2, " unread ", log_cols - 2, pair(kPairYellow) | A_BOLD, info.utf8);
+            if (y == 0) break;
+        }
+        const Search& found = m.search_state();
+        auto spans = format_entry(log[k], false, info.now);
+        if (found.active() && std::find(found.hits.begin(), found.hits.end(), log[k].seq) != found.hits.end()) {
+            spans = mark_found(spans, found.text);
+        }
         const auto wrapped = wrap_spans(spans, log_cols, kTimeCols, info.utf8);
         for (std::size_t r = wrapped.size(); r-- > 0 && y > 0;) {
             --y;
@@ -246,7 +295,7 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
             for (const Cell& c : wrapped[r]) put_cell(c.text, c.width, span_attr(spans[c.span]));
         }
     }
-    if (sidebar > 0) draw_sidebar(m, log_cols, sidebar, log_rows, info.utf8);
+    if (sidebar > 0) info.sidebar_top = draw_sidebar(m, log_cols, sidebar, log_rows, info.sidebar_top, info.utf8);
 
     // The status bar.
     const attr_t bar = A_REVERSE;
@@ -256,12 +305,23 @@ int draw(const Model& m, LineEditor& ed, const ViewInfo& info) {
     if (!info.security.empty()) s += cat(" ", info.security);
     if (!m.nick().empty()) s += cat(" | ", m.nick(), " (", m.my_status(), ")");
     s += cat(" | ", state_text(m, info));
-    if (m.scroll_offset() > 0) s += cat(" | scrolled, ", std::to_string(m.unread()), " new below");
+    const WindowList& w = m.windows();
+    if (w.size() > 1) s += cat(" | [", std::to_string(w.current() + 1), ":", w.shown().name, "]");
+    if (const std::string hot = w.hotlist(); !hot.empty()) s += cat(" [", hot, "]");
+    const Search& f = m.search_state();
+    if (f.active()) {
+        s += cat(" | search \"", f.text, "\" ", std::to_string(f.at + 1), "/", std::to_string(f.hits.size()),
+                 " (^R older ^S newer Esc)");
+    } else if (m.scroll_offset() > 0) {
+        s += cat(" | scrolled, ", std::to_string(m.unread()), " new below");
+    }
+    if (!info.note.empty()) s += cat(" | ", info.note);
     put_text(rows - 2, 0, s, cols, bar, info.utf8);
 
     // The input line.
-    if (!info.secret_prompt.empty()) {
-        const int pw = put_text(rows - 1, 0, info.secret_prompt, cols, A_BOLD, info.utf8);
+    if (!info.secret_prompt.empty() || !info.question.empty()) {
+        const std::string& only = info.secret_prompt.empty() ? info.question : info.secret_prompt;
+        const int pw = put_text(rows - 1, 0, only, cols, A_BOLD, info.utf8);
         attrset(A_NORMAL);
         move(rows - 1, std::min(pw, cols - 1));
         refresh();

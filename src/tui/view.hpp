@@ -1,6 +1,7 @@
 // The curses views: they only draw the model and the editor.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "tui/editor.hpp"
@@ -18,13 +19,18 @@ struct ViewInfo {
     // editor (the typed characters live elsewhere and are never drawn).
     std::string secret_prompt;
     std::string security;  // "TLSv1.3" (or "TLS" while connecting) after the address; empty for plain TCP
+    // A question the input line asks instead of showing the editor ("send 5 lines? ...").
+    std::string question;
+    std::string note;  // more for the status bar ("sending pasted lines: 3 left")
+    std::int64_t now = 0;  // for the dates of history lines from before today
+    int sidebar_top = 0;   // the first user shown (F11/F12 page); draw clamps it
 };
 
-// Sets up the color pairs; call once after the screen exists.
-void init_colors();
+// Sets up the color pairs (none with `use` false: attributes only); call once after the screen exists.
+void init_colors(bool use = true);
 
 // Redraws the whole screen from the model. Returns the number of log rows
-// shown (the page size for PgUp/PgDn).
-int draw(const Model& m, LineEditor& ed, const ViewInfo& info);
+// shown (the page size for PgUp/PgDn); info.sidebar_top comes back clamped.
+int draw(const Model& m, LineEditor& ed, ViewInfo& info);
 
 }  // namespace chat::tui

@@ -47,12 +47,13 @@ std::vector<int> take_cpr_answers(std::string& in, std::string& rest) {
             continue;
         }
         ++j;
-        long row = 0, col = 0;
+        long row = 0, col = 0;  // only the column tells a width; the row is read to find the ';'
+
         bool semi = false, done = false, bad = false;
         for (; j < in.size(); ++j) {
             const char c = in[j];
             if (c >= '0' && c <= '9') {
-                long& v = semi ? col : row;
+                long& v = semi ? col : row;  // bounded: a hostile answer cannot overflow it
                 if (v < 100000) v = v * 10 + (c - '0');
             } else if (c == ';' && !semi) {
                 semi = true;
@@ -69,7 +70,6 @@ std::vector<int> take_cpr_answers(std::string& in, std::string& rest) {
             rest.push_back(in[i++]);  // not an answer: a key sequence, kept as typed
             continue;
         }
-        (void)row;
         widths.push_back(static_cast<int>(col) - 1);
         i = j + 1;
     }

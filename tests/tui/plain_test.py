@@ -94,6 +94,37 @@ def run(args):
         rc, out = plain(args.chat, port, "hola\n", "--nick", "Begoña", env_extra={"LC_ALL": "C"})
         expect(rc == 0 and "<Begoña> hola" in out, f"C locale: exit status {rc}", out)
 
+        # A configuration file ($XDG_CONFIG_HOME/chat/chat.ini): host, port and nick from it; the
+        # command line wins; an unknown key, or a bad value, is a usage error.
+        import tempfile
+        with tempfile.TemporaryDirectory() as xdg:
+            os.makedirs(os.path.join(xdg, "chat"))
+            ini = os.path.join(xdg, "chat", "chat.ini")
+            with open(ini, "w") as f:
+                f.write(f"# chat's options\nhost = 127.0.0.1\nport = {port}\nnick = desde-ini\ncolors = off\n")
+            env = {"XDG_CONFIG_HOME": xdg}
+            r = subprocess.run([args.chat, "--plain"], input=b"hola ini\n", capture_output=True,
+                               timeout=DEADLINE, env=dict(os.environ, LC_ALL="C.UTF-8", **env))
+            out = r.stdout.decode("utf-8", "replace")
+            expect(r.returncode == 0 and "<desde-ini> hola ini" in out, f"config file: exit status {r.returncode}", out)
+            r = subprocess.run([args.chat, "--plain", "--nick", "linea"], input=b"gana\n", capture_output=True,
+                               timeout=DEADLINE, env=dict(os.environ, LC_ALL="C.UTF-8", **env))
+            out = r.stdout.decode("utf-8", "replace")
+            expect(r.returncode == 0 and "<linea> gana" in out, "the command line does not win over the file", out)
+            # --config names another file; a key the client does not know is refused, not ignored.
+            other = os.path.join(xdg, "other.ini")
+            with open(other, "w") as f:
+                f.write(f"port = {port}\nnick = otro\nnik = typo\n")
+            r = subprocess.run([args.chat, "--plain", "--config", other], input=b"", capture_output=True,
+                               timeout=DEADLINE, env=dict(os.environ, LC_ALL="C.UTF-8", **env))
+            expect(r.returncode >= 100 and b"nik" in r.stderr, f"an unknown key: exit status {r.returncode}",
+                   r.stderr.decode())
+            with open(ini, "w") as f:
+                f.write(f"port = {port}\ncolors = purple\n")
+            r = subprocess.run([args.chat, "--plain", "--nick", "x"], input=b"", capture_output=True,
+                               timeout=DEADLINE, env=dict(os.environ, LC_ALL="C.UTF-8", **env))
+            expect(r.returncode >= 100, f"colors = purple: exit status {r.returncode}", r.stderr.decode())
+
         # An invalid --nick is refused before connecting.
         rc, out = plain(args.chat, port, "", "--nick", ".dot")
         expect(rc == 2, f"invalid --nick: exit status {rc}", out)
@@ -123,6 +154,12 @@ def run(args):
         # Nothing listening: --plain gives up at once.
         rc, out = plain(args.chat, port, "", "--nick", "eva")
         expect(rc == 1 and "no connection" in out, f"no server: exit status {rc}", out)
+        # A name that does not resolve (looked up on the client's lookup thread): the same, with the lookup's words.
+        r = subprocess.run([args.chat, "--plain", "--host", "no-such-host.invalid", "--port", str(port), "--nick", "eva"],
+                           input=b"", capture_output=True, timeout=DEADLINE, env=dict(os.environ, LC_ALL="C.UTF-8"))
+        out = r.stdout.decode("utf-8", "replace")
+        expect(r.returncode == 1 and "connecting to no-such-host.invalid" in out and "no connection: " in out,
+               f"an unknown host: exit status {r.returncode}", out)
     finally:
         stop(server)
 
@@ -513,6 +550,9 @@ def main():
     ap.add_argument("--chatd", required=True)
     ap.add_argument("--chat", required=True)
     args = ap.parse_args()
+    # No chat.ini of the user's may change what these tests run (the config test sets its own).
+    import tempfile
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="chat-test-xdg-")
     try:
         run(args)
         run_long_lines(args)

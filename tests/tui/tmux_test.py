@@ -166,7 +166,7 @@ def run(args, tmpdir):
         tmux.session("b", "sh -c " + sh_quote(wrap.format(cmd=chat)))  # asks for the nick in the UI
         tmux.session("c", "sh -c " + sh_quote(wrap.format(cmd=chat + " --nick carlos")))
 
-        tmux.wait("b", lambda s: s.splitlines()[-1].startswith("nick>"), "the nick prompt")
+        tmux.wait("b", lambda s: last_line(s).startswith("nick>"), "the nick prompt")
         tmux.text("b", "Begoña")
         tmux.keys("b", "Enter")
 
@@ -189,15 +189,47 @@ def run(args, tmpdir):
         # A private one only in the two logs it concerns (Tab completes the nick after '!').
         tmux.text("a", "!Beg")
         tmux.keys("a", "Tab")
-        tmux.wait("a", lambda s: s.splitlines()[-1].rstrip() == "> !Begoña", "the completed nick")
+        tmux.wait("a", lambda s: last_line(s) == "> !Begoña", "the completed nick")
         tmux.text("a", "secreto-xyz")
         tmux.keys("a", "Enter")
-        tmux.wait_for("a", "-> Begoña: secreto-xyz")
-        tmux.wait_for("b", "<- ana: secreto-xyz")
+        # Each side's conversation has a window of its own: 2, next to the room's 1.
+        tmux.keys("a", "M-2")
+        screen = tmux.wait_for("a", "-> Begoña: secreto-xyz")
+        check("[2:Begoña]" in screen, "ana's status bar does not name the query window", screen)
+        screen = tmux.wait_for("b", "[Act: 2!]")  # unread, and for Begoña
+        check("secreto-xyz" not in screen, "the private message shown in the room's window", screen)
+        tmux.keys("b", "M-2")
+        screen = tmux.wait_for("b", "<- ana: secreto-xyz")
+        check("[Act:" not in screen and "[2:ana]" in screen, "the hotlist after reading", screen)
+        # Typing in a query window sends to that person.
+        tmux.text("b", "respuesta-privada")
+        tmux.keys("b", "Enter")
+        tmux.wait_for("b", "-> ana: respuesta-privada")
+        tmux.wait_for("a", "<- Begoña: respuesta-privada")
+        tmux.keys("a", "C-p")  # back to the room
+        tmux.keys("b", "M-1")
+        tmux.wait("a", lambda s: "[1:main]" in s, "ana back in the room")
+        # ana's conversation got a new line while she was away: the unread marker sits above it.
+        tmux.keys("b", "M-2")
+        tmux.text("b", "otra-privada")
+        tmux.keys("b", "Enter")
+        tmux.wait_for("a", "[Act: 2!]")
+        tmux.keys("a", "M-2")
+        screen = tmux.wait_for("a", "<- Begoña: otra-privada")
+        rows = log_lines(screen)
+        marker = [i for i, r in enumerate(rows) if "unread" in r and "─" in r]
+        old_row = [i for i, r in enumerate(rows) if "<- Begoña: respuesta-privada" in r]
+        new_row = [i for i, r in enumerate(rows) if "<- Begoña: otra-privada" in r]
+        check(len(marker) == 1 and old_row and new_row and old_row[0] < marker[0] < new_row[0],
+              "the unread marker is not between the old and the new line", screen)
+        tmux.keys("a", "M-1")
+        tmux.keys("b", "M-1")
+        tmux.wait("b", lambda s: "[1:main]" in s, "Begoña back in the room")
         tmux.text("b", "fin-del-privado")
         tmux.keys("b", "Enter")
         screen = tmux.wait_for("c", "<Begoña> fin-del-privado")
-        check("secreto-xyz" not in screen, "a third user saw the private message", screen)
+        check("secreto-xyz" not in screen and "privada" not in screen,
+              "a third user saw the private messages", screen)
 
         # A status change appears in the others' sidebars.
         tmux.text("b", "/estado ocupado")
@@ -212,22 +244,22 @@ def run(args, tmpdir):
         screen = tmux.wait_for("b", "> ñandú😀x")
         check(tmux.info("b", "#{cursor_x}") == str(2 + 5 + 2 + 1), "cursor column after ñandú😀x")
         tmux.keys("b", "Left", "BSpace")  # erases the emoji
-        tmux.wait(b_target := "b", lambda s: s.splitlines()[-1].rstrip() == "> ñandúx", "the emoji erased")
+        tmux.wait(b_target := "b", lambda s: last_line(s) == "> ñandúx", "the emoji erased")
         check(tmux.info(b_target, "#{cursor_x}") == str(2 + 5), "cursor column after erasing the emoji")
         tmux.keys("b", "Home", "Delete")
         tmux.text("b", "¡Ñ")
         tmux.keys("b", "End")
         tmux.text("b", " 中文")
-        tmux.wait(b_target, lambda s: s.splitlines()[-1].rstrip() == "> ¡Ñandúx 中文", "the edited line")
+        tmux.wait(b_target, lambda s: last_line(s) == "> ¡Ñandúx 中文", "the edited line")
         check(tmux.info("b", "#{cursor_x}") == str(2 + 7 + 1 + 4), "cursor column after CJK")
         tmux.keys("b", "Enter")
         tmux.wait_for("a", "<Begoña> ¡Ñandúx 中文")
 
         # History: Up brings back the line just sent.
         tmux.keys("b", "Up")
-        tmux.wait(b_target, lambda s: s.splitlines()[-1].rstrip() == "> ¡Ñandúx 中文", "history Up")
+        tmux.wait(b_target, lambda s: last_line(s) == "> ¡Ñandúx 中文", "history Up")
         tmux.keys("b", "C-u")
-        tmux.wait(b_target, lambda s: s.splitlines()[-1].rstrip() == ">", "Ctrl-U")
+        tmux.wait(b_target, lambda s: last_line(s) == ">", "Ctrl-U")
 
         # Text from the network that tries to drive the terminal is drawn harmlessly.
         with socket.create_connection(("127.0.0.1", port)) as raw:
@@ -713,6 +745,165 @@ def run_reconnect(args, tmpdir):
         server.stop()
 
 
+def run_paste(args, tmpdir):
+    """Bracketed paste: 5 lines pasted show in the input line (newlines as ↵), Enter asks
+    "send 5 lines?", Esc goes back to them, Enter twice sends them, in order, to the other user; a
+    TAB inside a paste is text, not completion."""
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    try:
+        server.start()
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {server.port}"
+        tmux.session("p", "sh -c " + sh_quote(chat + " --nick pablo; exec sleep 600"))
+        tmux.session("q", "sh -c " + sh_quote(chat + " --nick quima; exec sleep 600"))
+        tmux.wait_for("p", "users (2)")
+        lines = [f"pegado {i} ñ😀" for i in range(1, 6)]
+        tmux.run("set-buffer", "-b", "five", "\n".join(lines) + "\n")
+        tmux.run("paste-buffer", "-p", "-b", "five", "-t", tmux.exact("p"))
+        shown = "> " + "\u21B5".join(lines) + "\u21B5"
+        screen = tmux.wait("p", lambda s: last_line(s).startswith("> pegado 1 ñ😀\u21B5pegado 2"),
+                           "the paste in the input line")
+        check("<pablo> pegado" not in screen, "a pasted line was sent before Enter", screen)
+        check(shown.startswith(last_line(screen)), "the input line does not show the paste", screen)
+        tmux.keys("p", "Enter")
+        tmux.wait("p", lambda s: last_line(s).startswith("send 5 lines?"), "the question")
+        tmux.keys("p", "Escape")
+        tmux.wait("p", lambda s: last_line(s).startswith("> pegado 1"), "the lines back after Esc")
+        check("<pablo> pegado" not in tmux.capture("q"), "Esc sent the lines")
+        tmux.keys("p", "Enter")
+        tmux.wait("p", lambda s: last_line(s).startswith("send 5 lines?"), "the question again")
+        tmux.keys("p", "Enter")
+        screen = tmux.wait("q", lambda s: all(f"<pablo> {l}" in s for l in lines), "the five lines")
+        order = [screen.index(f"<pablo> {l}") for l in lines]
+        check(order == sorted(order), "the pasted lines arrived out of order", screen)
+        tmux.wait("p", lambda s: last_line(s) == ">", "an empty input line after sending")
+        # A TAB in a paste is text: no completion of "q" into "quima".
+        tmux.run("set-buffer", "-b", "tab", "q\tfin")
+        tmux.run("paste-buffer", "-p", "-b", "tab", "-t", tmux.exact("p"))
+        tmux.wait("p", lambda s: last_line(s) == "> q    fin", "the TAB pasted as spaces")
+        tmux.keys("p", "Enter")
+        tmux.wait_for("q", "<pablo> q    fin")
+    finally:
+        tmux.kill()
+        server.stop()
+
+
+def run_dates(args, tmpdir):
+    """A day change, with the client's clock set a few seconds before midnight (CHAT_FAKE_TIME,
+    TZ=UTC): a line before and one after midnight, the day's line between them, in English in
+    the C locale and in Spanish with an es_ES.UTF-8 locale built for the test (localedef)."""
+    locales = os.path.join(tmpdir, "locales")
+    os.makedirs(locales, exist_ok=True)
+    spanish = subprocess.run(["localedef", "-i", "es_ES", "-f", "UTF-8", os.path.join(locales, "es_ES.UTF-8")],
+                             capture_output=True).returncode == 0 and os.path.isdir(
+                                 os.path.join(locales, "es_ES.UTF-8"))
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    try:
+        server.start()
+        # The fake clock starts when each client does: both a few seconds before midnight.
+        base = f"env TZ=UTC CHAT_FAKE_TIME=2026-12-02T23:59:50Z {args.chat} --host 127.0.0.1 --port {server.port}"
+        started = time.monotonic()
+        tmux.session("e", "sh -c " + sh_quote(f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {base} --nick elena; exec sleep 600"))
+        if spanish:
+            tmux.session("s", "sh -c " + sh_quote(
+                f"env LOCPATH={locales} LANG=es_ES.UTF-8 LC_ALL=es_ES.UTF-8 {base} --nick sara; exec sleep 600"))
+        tmux.wait_for("e", "users (2)" if spanish else "users (1)")
+        tmux.text("e", "antes de medianoche")
+        tmux.keys("e", "Enter")
+        tmux.wait_for("e", "23:59 <elena> antes de medianoche")
+        # The one wait for time itself: the fake clock has to pass midnight (10 s after the start).
+        time.sleep(max(0.0, started + 11 - time.monotonic()))
+        tmux.text("e", "después de medianoche")
+        tmux.keys("e", "Enter")
+        screen = tmux.wait_for("e", "00:00 <elena> después de medianoche")
+        rows = log_lines(screen)
+        before = [i for i, r in enumerate(rows) if "antes de medianoche" in r]
+        day = [i for i, r in enumerate(rows) if "--- Thursday, December 3, 2026 ---" in r]
+        after = [i for i, r in enumerate(rows) if "después de medianoche" in r]
+        check(before and day and after and before[0] < day[0] < after[0],
+              "the day's line is not between the lines of the two days", screen)
+        if spanish:
+            screen = tmux.wait_for("s", "<elena> después de medianoche")
+            check("--- jueves 3 de diciembre de 2026 ---" in screen, "the day's line is not in Spanish", screen)
+    finally:
+        tmux.kill()
+        server.stop()
+
+
+def run_search(args, tmpdir):
+    """/buscar in a long scrollback: the newest hit shown and highlighted, Ctrl-R to the older
+    one (scrolled off the screen before), Ctrl-S back, Esc back to the bottom."""
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    bot = None
+    try:
+        server.start()
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {server.port}"
+        tmux.session("f", "sh -c " + sh_quote(chat + " --nick fede; exec sleep 600"))
+        tmux.wait_for("f", "fede (disponible) | online")
+        bot = socket.create_connection(("127.0.0.1", server.port))
+        bot.sendall(b"gil\n")
+        lines = ["una Manzana roja"] + [f"relleno {i}" for i in range(40)] + ["manzana verde"] + \
+                [f"final {i}" for i in range(5)]
+        bot.sendall("".join(l + "\n" for l in lines).encode())
+        screen = tmux.wait_for("f", "<gil> final 4")
+        check("Manzana roja" not in screen, "the old line should be off the screen", screen)
+        tmux.text("f", "/buscar manzana")
+        tmux.keys("f", "Enter")
+        screen = tmux.wait_for("f", 'search "manzana" 1/2')
+        rows = log_lines(screen)
+        check(any("<gil> manzana verde" in r for r in rows[-8:-2]), "the newest hit not at the bottom", screen)
+        colored = tmux.run("capture-pane", "-p", "-e", "-t", tmux.exact("f"))
+        row = next((r for r in colored.splitlines() if "verde" in r), "")
+        check(re.search(r"\x1b\[[0-9;]*7[0-9;]*mmanzana", row), "the hit is not highlighted", repr(row))
+        tmux.keys("f", "C-r")
+        screen = tmux.wait_for("f", 'search "manzana" 2/2')
+        check("<gil> una Manzana roja" in screen, "Ctrl-R did not show the older hit", screen)
+        tmux.keys("f", "C-s")
+        tmux.wait_for("f", 'search "manzana" 1/2')
+        tmux.keys("f", "Escape")
+        screen = tmux.wait(r := "f", lambda s: "search" not in s and "<gil> final 4" in s, "the search ended")
+    finally:
+        if bot:
+            bot.close()
+        tmux.kill()
+        server.stop()
+
+
+def run_big_room(args, tmpdir):
+    """A room longer than the user list: the title counts everyone and says which ones are shown,
+    the last row how many more; F12 and F11 page through it."""
+    server = Server(args.chatd)
+    tmux = Tmux(tmpdir)
+    bots = []
+    try:
+        server.start()
+        for i in range(60):
+            bot = socket.create_connection(("127.0.0.1", server.port))
+            bot.sendall(f"u{i:02d}\n".encode())
+            bots.append(bot)
+        chat = f"env LANG=C.UTF-8 LC_ALL=C.UTF-8 {args.chat} --host 127.0.0.1 --port {server.port}"
+        tmux.session("g", "sh -c " + sh_quote(chat + " --nick zz; exec sleep 600"))
+        screen = tmux.wait_for("g", "users (61) 1-26")
+        check("+35 more (F12)" in sidebar(screen), "the last row does not count the others", screen)
+        check(sidebar_row(screen, "u00") is not None, "the first user is not shown", screen)
+        tmux.keys("g", "F12")
+        screen = tmux.wait_for("g", "users (61) 27-52")
+        check(sidebar_row(screen, "u00") is None and sidebar_row(screen, "u26") is not None,
+              "F12 did not page the user list", screen)
+        tmux.keys("g", "F12", "F12")
+        screen = tmux.wait_for("g", "users (61) 35-61")
+        check(sidebar_row(screen, "zz") is not None, "the last page lacks the last user", screen)
+        tmux.keys("g", "F11", "F11", "F11")
+        tmux.wait_for("g", "users (61) 1-26")
+    finally:
+        for bot in bots:
+            bot.close()
+        tmux.kill()
+        server.stop()
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
@@ -726,10 +917,16 @@ def main():
         print("tmux is not installed", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmpdir:
+        # No chat.ini of the user's may change what these tests run (the tmux server inherits this).
+        os.environ["XDG_CONFIG_HOME"] = tmpdir
         try:
             run(args, tmpdir)
             run_widths(args, tmpdir)
             run_reconnect(args, tmpdir)
+            run_paste(args, tmpdir)
+            run_dates(args, tmpdir)
+            run_search(args, tmpdir)
+            run_big_room(args, tmpdir)
             run_accounts(args, tmpdir)
             run_tls(args, tmpdir)
         except Fail as e:

@@ -1,0 +1,126 @@
+// Windows: private conversations routed to their own window, the hotlist
+// (unread vs for me), the marker, switching, and what typing in a query sends.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "online.hpp"
+#include "tui/model.hpp"
+
+using namespace chat::tui;
+
+namespace {
+
+constexpr std::int64_t kNow = 1'764'000'000;
+
+Model online() {
+    Model m = logged_in_model("ana", kNow);
+    m.apply("USER ana disponible", kNow);
+    m.apply("USER Begoña disponible", kNow);
+    m.apply("END USERS 2", kNow);
+    m.apply("END HIST 0", kNow);
+    return m;
+}
+
+std::vector<std::string> shown_texts(const Model& m) {
+    std::vector<std::string> out;
+    for (const LogEntry& e : m.log()) {
+        if (m.shown(e)) out.push_back(e.text);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a private message opens its window; public lines stay in the room") {
+    Model m = online();
+    CHECK(m.windows().size() == 1);
+    m.apply("MSG Begoña :hola a todos", kNow);
+    m.apply("PRIV Begoña ana :¿comemos?", kNow);
+    REQUIRE(m.windows().size() == 2);
+    CHECK(m.windows().at(1).name == "Begoña");
+    CHECK(m.windows().current() == 0);
+    const auto room = shown_texts(m);
+    CHECK(std::find(room.begin(), room.end(), "hola a todos") != room.end());
+    CHECK(std::find(room.begin(), room.end(), "¿comemos?") == room.end());
+    // What I send to Begoña goes to the same window, whatever the case of the nick.
+    m.apply("PRIV ana BEGOña :vale", kNow);
+    CHECK(m.windows().size() == 2);
+    m.select_window(1);
+    CHECK(shown_texts(m) == std::vector<std::string>{"¿comemos?", "vale"});
+    // A /historial answer is a listing: it stays where it was asked for, in the room.
+    m.select_window(0);
+    m.apply("HIST 2025-11-24T10:00:00Z Begoña ana :viejo", kNow);
+    CHECK(m.log().back().window.empty());
+}
+
+TEST_CASE("the hotlist: unread windows, and ! for what is for me") {
+    Model m = online();
+    m.open_query("carlos");
+    CHECK(m.windows().current() == 1);
+    CHECK(m.windows().hotlist().empty());
+    m.apply("MSG Begoña :nada especial", kNow);
+    CHECK(m.windows().hotlist() == "Act: 1");
+    m.apply("MSG Begoña :ana: mira esto", kNow);
+    CHECK(m.windows().hotlist() == "Act: 1!");
+    m.apply("PRIV Begoña ana :psst", kNow);  // a third window
+    CHECK(m.windows().hotlist() == "Act: 1!,3!");
+    // Joins, status changes and my own lines are no activity.
+    m.apply("JOIN dani disponible", kNow);
+    m.apply("PRIV ana carlos :hola carlos", kNow);  // shown: no count
+    CHECK(m.windows().hotlist() == "Act: 1!,3!");
+    m.select_window(0);
+    CHECK(m.windows().hotlist() == "Act: 3!");
+    m.next_window(-1);  // wraps around to the last
+    CHECK(m.windows().current() == 2);
+    CHECK(m.windows().hotlist().empty());
+    m.next_window(1);
+    CHECK(m.windows().current() == 0);
+}
+
+TEST_CASE("the marker stays where I left a window") {
+    Model m = online();
+    m.apply("MSG Begoña :uno", kNow);
+    const std::uint64_t seen = m.log().back().seq;
+    m.open_query("Begoña");
+    CHECK(m.windows().at(0).marker == seen);
+    m.apply("MSG Begoña :dos", kNow);
+    m.select_window(0);
+    // The room's marker is after "uno": "dos" is below it.
+    CHECK(m.windows().shown().marker == seen);
+    CHECK(m.log().back().seq > seen);
+}
+
+TEST_CASE("typing in a query window sends to that person; commands go as typed") {
+    Model m = online();
+    CHECK(m.outgoing("hola") == "hola");
+    m.open_query("Begoña");
+    CHECK(m.outgoing("hola") == "/msg Begoña hola");
+    CHECK(m.outgoing("/estado ocupado") == "/estado ocupado");
+    m.apply("PRIV BEGOña ana :hi", kNow);  // the server's spelling from now on
+    CHECK(m.outgoing("x") == "/msg BEGOña x");
+    CHECK(m.close_window());
+    CHECK(m.windows().size() == 1);
+    CHECK_FALSE(m.close_window());
+    CHECK(m.outgoing("hola") == "hola");
+}
+
+TEST_CASE("scrolling counts only the window shown; lines elsewhere do not move it") {
+    Model m = online();
+    for (int i = 0; i < 30; ++i) m.apply("MSG Begoña :línea " + std::to_string(i), kNow);
+    m.scroll_up(5);
+    CHECK(m.scroll_offset() == 5);
+    m.apply("PRIV Begoña ana :psst", kNow);  // another window
+    CHECK(m.scroll_offset() == 5);
+    CHECK(m.unread() == 0);
+    m.apply("MSG Begoña :nueva", kNow);
+    CHECK(m.scroll_offset() == 6);
+    CHECK(m.unread() == 1);
+    m.select_window(1);
+    CHECK(m.scroll_offset() == 0);
+    m.clear_log();  // only this window's lines
+    CHECK(shown_texts(m).empty());
+    m.select_window(0);
+    CHECK(shown_texts(m).size() > 30);
+}
