@@ -432,10 +432,16 @@ void Engine::chat_line(Client& c, std::string_view line, std::uint64_t now) {
     const std::string_view verb = line.substr(0, line.find(' '));
     // Rosters and presence lines (most of a storm's traffic) are skipped on their verb alone.
     if (verb == "MSG") {
-        std::uint64_t h = 14695981039346656037ull;  // FNV-1a of the line, then chained
-        for (unsigned char ch : line) h = (h ^ ch) * 1099511628211ull;
-        c.order_hash = (c.order_hash ^ h) * 1099511628211ull;
-        ++c.order_count;
+        // This run's own messages only: they are sent once every client of this process is
+        // logged in, so each receiver is owed all of them; other processes' are not.
+        const auto p = decode_payload(line.substr(line.find(" :") == std::string_view::npos ? line.size()
+                                                                                            : line.find(" :") + 2));
+        if (p && p->run == opt_.run) {
+            std::uint64_t h = 14695981039346656037ull;  // FNV-1a of the line, then chained
+            for (unsigned char ch : line) h = (h ^ ch) * 1099511628211ull;
+            c.order_hash = (c.order_hash ^ h) * 1099511628211ull;
+            ++c.order_count;
+        }
     }
     if (verb == "MSG" || verb == "PRIV") {
         if (proto::parse_server_line(line, sl_) && sl_.has_trailing) deliver(c, sl_.trailing, now);

@@ -117,7 +117,7 @@ RedisClient::~RedisClient() {
     if (down_timer_ != 0) reactor_.cancel_timer(down_timer_);
     down_fn_ = nullptr;
     for (auto& p : pending_) p->fn = nullptr;  // the owner is going away: call nobody
-    if (ac_ != nullptr) redisAsyncFree(ac_);   // hook_cleanup runs inside
+    if (ac_ != nullptr && !freeing_) redisAsyncFree(ac_);  // hook_cleanup runs inside
 }
 
 bool RedisClient::connect() {
@@ -295,6 +295,7 @@ void RedisClient::hook_cleanup(void* data) {
     self->registered_ = false;
     self->reading_ = self->writing_ = false;
     self->ac_ = nullptr;
+    self->freeing_ = false;
     self->fd_ = -1;
     self->up_ = false;
     self->pending_.clear();
@@ -329,7 +330,8 @@ void RedisClient::arm_deadline() {
 void RedisClient::fail(std::string why) {
     if (why_.empty()) why_ = std::move(why);
     up_ = false;  // no new commands from here, not even from the callbacks the free runs
-    if (ac_ != nullptr) {
+    if (ac_ != nullptr && !freeing_) {
+        freeing_ = true;
         // Inside a hiredis callback this only marks the context; hiredis frees
         // it when the callback returns, and hook_cleanup follows either way.
         redisAsyncFree(ac_);

@@ -115,6 +115,7 @@ private:
     int fd_ = -1;
     bool reading_ = false, writing_ = false, registered_ = false;
     bool up_ = false;
+    bool freeing_ = false;  // redisAsyncFree asked for; hiredis may still be inside a callback
     std::string why_;
     // FIFO like Redis's replies; the nodes stay put (deque of unique_ptr) so
     // hiredis holds a stable pointer as privdata.

@@ -169,7 +169,10 @@ void ClusterLink::on_answer(ClusterTime now, const ClusterAnswer& a) {
             break;
         case Purpose::Read:
             reading_ = false;
-            if (a.failed) return;  // on_down follows
+            if (a.failed) {
+                io_.disconnect();  // lost with the connection (on_down follows), or refused: start again
+                return;
+            }
             entries(now, a.entries);
             if (state_ == State::Up) read_next();
             break;
@@ -208,7 +211,10 @@ void ClusterLink::resync() {
 }
 
 void ClusterLink::hello_answered(ClusterTime now, const ClusterAnswer& a) {
-    if (a.failed) return;  // on_down follows
+    if (a.failed) {
+        io_.disconnect();  // lost with the connection, or a script error: again after a backoff
+        return;
+    }
     // items: conflicts count, the conflicting folded nicks, then (node, folded, nick, status, id)...
     std::size_t i = 0;
     std::size_t conflicts = 0;
@@ -256,7 +262,10 @@ void ClusterLink::hello_answered(ClusterTime now, const ClusterAnswer& a) {
 }
 
 void ClusterLink::range_answered(ClusterTime now, const ClusterAnswer& a) {
-    if (a.failed) return;
+    if (a.failed) {
+        io_.disconnect();
+        return;
+    }
     const auto& es = a.entries;
     const bool whole = !es.empty() && es.front().first == last_seq_ + 1 && es.back().first == snapshot_seq_ &&
                        es.size() == snapshot_seq_ - last_seq_;

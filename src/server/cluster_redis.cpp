@@ -1,6 +1,7 @@
 #include "server/cluster_redis.hpp"
 
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 
 #include <charconv>
 
@@ -163,6 +164,18 @@ void take_entries(const redisReply* list, ClusterAnswer& a) {
     }
 }
 
+std::string sha1_hex(const std::string& s) {
+    unsigned char d[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : d) {
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+    return out;
+}
+
 std::string as_string(const redisReply* r) {
     if (r->type == REDIS_REPLY_INTEGER) return std::to_string(r->integer);
     if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) return std::string(r->str, r->len);
@@ -189,7 +202,10 @@ std::string ClusterRedis::script(ClusterOp::Kind kind, std::size_t log_cap) {
 
 ClusterRedis::ClusterRedis(net::Reactor& reactor, ClusterRedisOptions options)
     : reactor_(reactor), options_(std::move(options)) {
-    for (int k = 0; k < 9; ++k) scripts_[k] = script(static_cast<ClusterOp::Kind>(k), options_.log_cap);
+    for (int k = 0; k < 9; ++k) {
+        scripts_[k] = script(static_cast<ClusterOp::Kind>(k), options_.log_cap);
+        if (!scripts_[k].empty()) shas_[k] = sha1_hex(scripts_[k]);
+    }
     net::RedisClient::Options o;
     o.endpoint = options_.endpoint;
     o.connect_timeout = options_.connect_timeout;
@@ -224,6 +240,13 @@ void ClusterRedis::both_up() {
     if (!connecting_ || !commands_->up() || !reader_->up()) return;
     connecting_ = false;
     reported_up_ = true;
+    // The scripts go in once per connection (a restarted Redis has none), ahead of every
+    // EVALSHA on it: replies and commands keep their order on one connection.
+    for (const auto& body : scripts_) {
+        if (body.empty()) continue;
+        const std::string_view argv[] = {"SCRIPT", "LOAD", body};
+        commands_->command(argv, [](const redisReply*) {});
+    }
     if (link_) link_->on_up(ClusterClock::now());
 }
 
@@ -286,7 +309,7 @@ void ClusterRedis::send(ClusterOp op) {
             failed();
         return;
     }
-    std::vector<std::string_view> argv{"EVAL", scripts_[static_cast<int>(op.kind)], "0"};
+    std::vector<std::string_view> argv{"EVALSHA", shas_[static_cast<int>(op.kind)], "0"};
     for (const auto& s : op.args) argv.push_back(s);
     if (!commands_->command(argv, [this, token](const redisReply* r) {
             ClusterAnswer a;

@@ -51,6 +51,7 @@ private:
     bool reported_up_ = false;
     bool connecting_ = false;
     std::string scripts_[9];
+    std::string shas_[9];  // SHA-1 of each script: EVALSHA after SCRIPT LOAD on each connect
 };
 
 }  // namespace chat::server

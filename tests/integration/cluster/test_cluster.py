@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "core"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "db"))
-from harness import Server, check, check_eq, free_port, parse, run  # noqa: E402
+from harness import Client, Server, check, check_eq, free_port, parse, plain_only, run  # noqa: E402
 import dbtool  # noqa: E402
 
 REDIS = os.environ.get("CHATD_REDIS", "")
@@ -44,7 +44,8 @@ def nodes(chatd, url, n=3, ttl=TTL, db=None):
     out = []
     for i in range(n):
         if db:
-            extra = ["--db", db.url, "--journal", os.path.join(tempfile.gettempdir(), f"{db.name}-n{i + 1}.journal")]
+            extra = ["--db", db.url, "--journal", os.path.join(tempfile.gettempdir(), f"{db.name}-n{i + 1}.journal"),
+                     "--pw-test-cost"]
         out.append(Server(chatd, "--cluster", url, "--node-name", f"n{i + 1}", "--cluster-ttl", ttl, *extra))
     return out
 
@@ -156,6 +157,41 @@ def test_one_order_three_senders_three_nodes(chatd):
         s.finish()
 
 
+def test_accounts_across_nodes(chatd):
+    """An account registered on one node is an account on every node: AUTH, the password, the same id."""
+    db = shared_db()
+    if not db:
+        print("SKIP test_accounts_across_nodes: CHATD_DB is unset")
+        return
+    n1, n2 = nodes(chatd, cluster_url(8), n=2, db=db)
+    ana = n1.connect("Ana")
+    ana.sendline("/registrar clave-de-ana")
+    check(ana.line().startswith("OK register :"), "OK register")
+    c = Client(n2)
+    c.sendline("ana")
+    c.expect_error("nick-in-use")  # online on node 1, before any AUTH
+    ana.sendline("/salir")
+    ana.read_to_eof()
+    deadline = time.monotonic() + 10
+    while True:
+        c.sendline("ana")
+        ln = c.line()
+        if ln.startswith("AUTH Ana "):
+            break
+        check(time.monotonic() < deadline, f"no AUTH on the other node: {ln!r}")
+        time.sleep(0.05)
+    c.sendline("clave equivocada")
+    c.expect_error("bad-password")
+    c.sendline("ana")
+    c.expect_prefix("AUTH Ana ")
+    welcome, _, _ = c.login("clave-de-ana")
+    check_eq(parse(welcome)[1][1], str(ana.id), "the same user on the other node")
+    for s in (n1, n2):
+        s.finish()
+    db.drop()
+
+
+@plain_only("chat-load speaks plain TCP")
 def test_chat_load_one_order_across_nodes(chatd):
     """chat-load --ports spreads its clients over the nodes and compares every receiver's order."""
     load = os.path.join(os.path.dirname(os.path.abspath(chatd)), "chat-load")
@@ -331,4 +367,5 @@ if __name__ == "__main__":
         test_sigkill_node_parts_within_the_ttl_and_frees_its_nicknames,
         test_redis_restarted_under_traffic,
         test_two_nodes_racing_to_create_the_same_user,
+        test_accounts_across_nodes,
     ])

@@ -12,9 +12,10 @@ namespace chat::server::test {
 
 struct FakeIo : ClusterIo {
     int connects = 0;
+    int disconnects = 0;
     std::vector<ClusterOp> ops;
     void connect() override { ++connects; }
-    void disconnect() override {}
+    void disconnect() override { ++disconnects; }
     void send(ClusterOp op) override { ops.push_back(std::move(op)); }
     // The last op of a kind, taken off the list.
     ClusterOp take(ClusterOp::Kind k) {

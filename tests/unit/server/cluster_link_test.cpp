@@ -352,6 +352,29 @@ TEST_CASE("cluster: a nickname taken by another node while this one was away is 
     CHECK_FALSE(r.io.has(Kind::Release));
 }
 
+TEST_CASE("cluster: a Hello or a read refused on a live connection (a script error) drops it to start again") {
+    Rig r;
+    r.link.start(r.now);
+    r.link.on_up(r.now);
+    ClusterAnswer a = r.answer(r.io.take(Kind::Hello));
+    a.failed = true;
+    r.link.on_answer(r.now, a);
+    CHECK(r.io.disconnects == 1);
+    CHECK_FALSE(r.link.available());
+    r.link.on_down(r.now);
+    r.advance(100ms);
+    CHECK(r.io.connects == 2);
+    r.link.on_up(r.now);
+    a = r.answer(r.io.take(Kind::Hello), 10);
+    a.items = {"0"};
+    r.link.on_answer(r.now, a);
+    REQUIRE(r.link.available());
+    ClusterAnswer rd = r.answer(r.io.take(Kind::Read));
+    rd.failed = true;
+    r.link.on_answer(r.now, rd);
+    CHECK(r.io.disconnects == 2);
+}
+
 TEST_CASE("cluster: claims in flight when the link falls are unavailable") {
     Rig r;
     r.up();
