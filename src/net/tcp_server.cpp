@@ -407,10 +407,8 @@ struct TcpServer::Impl {
                     budget -= r.n;
                     // A short read drained the socket; new bytes bring a new edge. Unless the FIN
                     // is already queued: that brings no edge, so read on to see the 0. Not with
-                    // TLS: OpenSSL may hold more records, so read on while it or the socket holds
-                    // any (may_read_more: an idle connection keeps no read buffer).
+                    // TLS: OpenSSL may hold more records, so read until it wants to read.
                     if (r.n < want && !c->rdhup && !c->tls) c->readable = false;
-                    if (c->tls && !c->tls->may_read_more()) c->readable = false;
                     if (!offer(id, {scratch.get(), r.n})) return;
                     break;
                 case IoStatus::Eof:

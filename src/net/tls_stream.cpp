@@ -2,7 +2,6 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,7 +12,7 @@
 
 namespace chat::net {
 
-TlsStream::TlsStream(ssl_ctx_st* ctx, int fd) : fd_(fd) {
+TlsStream::TlsStream(ssl_ctx_st* ctx, int fd) {
     ERR_clear_error();
     ssl_ = SSL_new(ctx);
     if (!ssl_) return;
@@ -73,13 +72,6 @@ IoResult TlsStream::handshake() {
 IoResult TlsStream::read(char* buf, std::size_t len) {
     ERR_clear_error();
     return result(SSL_read(ssl_, buf, static_cast<int>(std::min<std::size_t>(len, INT_MAX))));
-}
-
-bool TlsStream::may_read_more() const {
-    if (SSL_has_pending(ssl_) == 1) return true;
-    char byte;
-    if (::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0) return true;  // bytes, or the EOF
-    return errno != EAGAIN && errno != EWOULDBLOCK;  // an error: let SSL_read report it
 }
 
 IoResult TlsStream::write(std::string_view bytes) {

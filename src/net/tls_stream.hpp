@@ -36,13 +36,6 @@ public:
     bool ok() const noexcept { return ssl_ != nullptr; }
     IoResult handshake();
     IoResult read(char* buf, std::size_t len);
-    // After a read that returned bytes: whether another could return anything now (OpenSSL holds
-    // bytes, or the socket has some, or its EOF or an error). When not, the reader stops without
-    // the read that would answer WantRead: SSL_MODE_RELEASE_BUFFERS frees OpenSSL's 16 KiB read
-    // buffer when a read empties it, but that last read allocates it again before it finds the
-    // socket empty, so an idle connection would keep it. No byte is left unseen: the socket was
-    // seen empty, and every byte that arrives later brings an edge.
-    bool may_read_more() const;
     IoResult write(std::string_view bytes);
     // Sends close_notify (once); Ok when it is written, WantWrite to try again.
     IoResult shutdown();
@@ -55,7 +48,6 @@ public:
 private:
     IoResult result(int ret);
     ssl_st* ssl_ = nullptr;
-    int fd_ = -1;
     bool done_ = false;
     std::string error_;
 };
