@@ -7,8 +7,10 @@
 #   scripts/bench.sh                 everything (about 20-25 minutes on 2 cores)
 #   QUICK=1 scripts/bench.sh         shorter runs, 1 repetition (a few minutes)
 #   SERVERS="chatd ngircd" RUNS=5 BUILD=build-x scripts/bench.sh
-# Then chatd alone: storage (scripts/bench-storage.sh, SKIP_STORAGE=1 skips it)
-# and accounts (scripts/bench-auth.sh, about 15-20 minutes more, SKIP_AUTH=1 skips it).
+# Then chatd alone: storage (scripts/bench-storage.sh, SKIP_STORAGE=1 skips it),
+# accounts (scripts/bench-auth.sh, about 15-20 minutes more, SKIP_AUTH=1 skips it)
+# and TLS (scripts/bench-tls.sh: native TLS against plain TCP and stunnel4, about
+# 8-10 minutes more, SKIP_TLS=1 skips it).
 # Server and load run on different CPUs (taskset) when there are two or more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -226,4 +228,8 @@ fi
 # Accounts: password checks per second, and the fan-out's p99 while 500 account logins arrive at once.
 if [[ "${SKIP_AUTH:-0}" != 1 ]]; then
   RUNS=$RUNS scripts/bench-auth.sh "$BUILD" || echo "bench: accounts figures failed" >&2
+fi
+# TLS: saturation and fixed load over native TLS, plain TCP and stunnel4; idle RSS per TLS connection; handshakes/s.
+if [[ "${SKIP_TLS:-0}" != 1 ]]; then
+  RUNS=$RUNS QUICK=$QUICK scripts/bench-tls.sh "$BUILD" || echo "bench: TLS figures failed" >&2
 fi

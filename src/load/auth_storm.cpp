@@ -182,16 +182,16 @@ void AuthStorm::on_event(Client& c, std::uint32_t events, std::uint64_t now) {
             return;
         }
         ++res_.connected;
-        if (!dialer_.tls()) {
-            greet(c);
-            return;
+        if (dialer_.tls()) {
+            if (!c.io.start_tls(*dialer_.tls(), c.fd.get())) {
+                tls_failed();
+                finish(c, true);
+                return;
+            }
+            c.st = St::Handshaking;
+        } else {
+            greet(c);  // and read below: HELLO may have come with this very edge
         }
-        if (!c.io.start_tls(*dialer_.tls(), c.fd.get())) {
-            tls_failed();
-            finish(c, true);
-            return;
-        }
-        c.st = St::Handshaking;
     }
     if (c.st == St::Handshaking) {
         const IoResult r = c.io.handshake();

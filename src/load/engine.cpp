@@ -302,9 +302,10 @@ void Engine::on_event(Client& c, std::uint32_t events) {
             return;
         }
         on_connected(c, now);
-        return;
-    }
-    if (c.st == St::Handshaking) {
+        // TLS: the handshake has read what there was. Plain: HELLO may have come with this very
+        // edge, and no other will report it.
+        if (c.st == St::Off || c.io.tls()) return;
+    } else if (c.st == St::Handshaking) {
         const IoResult r = c.io.handshake();
         if (r.status == Io::Ok) {
             ++res_.tls_handshakes;
