@@ -23,7 +23,7 @@
 //   pool is done with it, whether answered, refused or dropped at stop.
 //   Copies the caller keeps elsewhere (its line buffer) are its own to wipe.
 //   Nothing here logs a password or a hash.
-// - Workers run as SCHED_IDLE threads, below the reactor: a login storm takes
+// - Workers run at nice +10, below the reactor: a login storm takes mostly
 //   the CPU the chat leaves, not the chat's.
 // - Workers run with every signal blocked (chatd takes SIGTERM and SIGINT
 //   through a signalfd).
