@@ -24,6 +24,9 @@ int parse_config(int argc, char** argv, ServerConfig& cfg, std::string* error) {
         "Every option can also be set in the --config file (INI: key = value, same names without --)."};
     app.set_version_flag("--version", "chatd " CHATD_VERSION);
     app.set_config("--config", "", "read options from this INI file");
+    // A misspelt key (max-per-ipp) is refused, at start and at a reload, rather than
+    // leaving the default in force without a word.
+    app.allow_config_extras(CLI::config_extras_mode::error);
     app.option_defaults()->always_capture_default();
 
     double login_s = 30, ping_s = 120, pong_s = 60;
