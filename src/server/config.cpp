@@ -64,7 +64,7 @@ int parse_config(int argc, char** argv, ServerConfig& cfg, std::string* error) {
                    "MySQL/MariaDB: mysql://user@host:port/dbname or mysql://user@localhost/dbname?socket=PATH; "
                    "password from CHATD_DB_PASSWORD or the MySQL option files; without it, storage is in memory")
         ->envname("CHATD_DB");
-    app.add_option("--journal", cfg.journal, "file where events wait while the database is unreachable");
+    app.add_option("--journal", cfg.journal, "file where events wait while the database is unreachable (default var/chatd.journal)");
     app.add_option("--db-flush-ms", cfg.db_flush_ms, "write batches to the database at least this often (ms)")
         ->check(CLI::Range(1, 10000));
     app.add_option("--db-batch", cfg.db_batch, "write a batch once it holds this many events")
