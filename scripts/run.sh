@@ -41,4 +41,8 @@ chatd: chat with  nc localhost $port  or  build/chat$chat_port --nick ana
 chatd: over TLS   build/chat --tls$chat_tls_port --tls-ca $tls/ca.pem --nick ana
 chatd:            (or openssl s_client -quiet -connect localhost:$tls_port -CAfile $tls/ca.pem)
 EOT
-exec build/chatd --journal var/chatd.journal --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" "$@"
+# A chatd on another port beside the first keeps a journal of its own: two
+# processes appending to one journal would interleave their records.
+journal=var/chatd.journal
+[[ $port == 5000 ]] || journal=var/chatd-$port.journal
+exec build/chatd --journal "$journal" --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" "$@"
