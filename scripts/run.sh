@@ -13,11 +13,36 @@ if [[ -z "${CHATD_DB:-}" ]]; then
 fi
 mkdir -p var
 tls=$(scripts/cert.sh)
+# --port P alone moves TLS to P+1, so that a second `make run PORT=6000` does
+# not collide with the first one's TLS port.
+port=5000 tls_port=
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case ${args[i]} in
+    --port) port=${args[i + 1]:-} ;;
+    --port=*) port=${args[i]#--port=} ;;
+    --tls-port) tls_port=${args[i + 1]:-} ;;
+    --tls-port=*) tls_port=${args[i]#--tls-port=} ;;
+  esac
+done
+if [[ -z $tls_port ]]; then
+  tls_port=5001
+  if [[ $port =~ ^[0-9]+$ && $port != 5000 ]]; then
+    tls_port=$((port == 0 ? 0 : port + 1))
+  fi
+  set -- --tls-port "$tls_port" "$@"
+fi
+chat_port= chat_tls_port=
+[[ $port == 5000 ]] || chat_port=" --port $port"
+[[ $tls_port == 5001 ]] || chat_tls_port=" --port $tls_port"
 cat >&2 <<EOT
 chatd: data in $CHATD_DB
-chatd: chat with  nc localhost 5000  or  build/chat --nick ana
-chatd: over TLS   build/chat --tls --tls-ca $tls/ca.pem --nick ana
-chatd:            (or openssl s_client -quiet -connect localhost:5001 -CAfile $tls/ca.pem)
-chatd: (other ports if --port / --tls-port were given: they are logged below)
+chatd: chat with  nc localhost $port  or  build/chat$chat_port --nick ana
+chatd: over TLS   build/chat --tls$chat_tls_port --tls-ca $tls/ca.pem --nick ana
+chatd:            (or openssl s_client -quiet -connect localhost:$tls_port -CAfile $tls/ca.pem)
 EOT
-exec build/chatd --journal var/chatd.journal --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" "$@"
+# A chatd on another port beside the first keeps a journal of its own: two
+# processes appending to one journal would interleave their records.
+journal=var/chatd.journal
+[[ $port == 5000 ]] || journal=var/chatd-$port.journal
+exec build/chatd --journal "$journal" --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" "$@"

@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -159,10 +160,14 @@ int list_accounts(MysqlClient& db) {
     std::vector<MysqlClient::Row> rows;
     if (DbOutcome r = db.query(mysql_sql::accounts_select(), 4, rows); !r.ok()) return db_error(r);
     std::printf("%-32s %10s  %-20s  %s\n", "nick", "id", "created", "password set");
-    for (const auto& row : rows)
-        std::printf("%-32s %10s  %-20s  %s\n", row[0].c_str(), row[1].c_str(),
+    for (const auto& row : rows) {
+        // printf pads by bytes: Begoña would stand one column short of ana.
+        std::string nick = row[0];
+        nick.append(32 - std::min<std::size_t>(32, proto::count_code_points(nick)), ' ');
+        std::printf("%s %10s  %-20s  %s\n", nick.c_str(), row[1].c_str(),
                     proto::format_time(std::strtoll(row[2].c_str(), nullptr, 10)).c_str(),
                     proto::format_time(std::strtoll(row[3].c_str(), nullptr, 10)).c_str());
+    }
     return kDone;
 }
 

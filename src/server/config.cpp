@@ -24,6 +24,9 @@ int parse_config(int argc, char** argv, ServerConfig& cfg, std::string* error) {
         "Every option can also be set in the --config file (INI: key = value, same names without --)."};
     app.set_version_flag("--version", "chatd " CHATD_VERSION);
     app.set_config("--config", "", "read options from this INI file");
+    // A misspelt key (max-per-ipp) is refused, at start and at a reload, rather than
+    // leaving the default in force without a word.
+    app.allow_config_extras(CLI::config_extras_mode::error);
     app.option_defaults()->always_capture_default();
 
     double login_s = 30, ping_s = 120, pong_s = 60;
@@ -61,7 +64,7 @@ int parse_config(int argc, char** argv, ServerConfig& cfg, std::string* error) {
                    "MySQL/MariaDB: mysql://user@host:port/dbname or mysql://user@localhost/dbname?socket=PATH; "
                    "password from CHATD_DB_PASSWORD or the MySQL option files; without it, storage is in memory")
         ->envname("CHATD_DB");
-    app.add_option("--journal", cfg.journal, "file where events wait while the database is unreachable");
+    app.add_option("--journal", cfg.journal, "file where events wait while the database is unreachable (default var/chatd.journal)");
     app.add_option("--db-flush-ms", cfg.db_flush_ms, "write batches to the database at least this often (ms)")
         ->check(CLI::Range(1, 10000));
     app.add_option("--db-batch", cfg.db_batch, "write a batch once it holds this many events")

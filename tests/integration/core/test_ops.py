@@ -139,6 +139,11 @@ def test_sighup_rereads_the_config(chatd):
         f.write("rate = lots\n")
     srv.proc.send_signal(signal.SIGHUP)
     srv.wait_stderr("configuration not reloaded", "a broken file is refused")
+    with open(ini, "w") as f:
+        f.write("rate = 1000\nburst = 100\nping-intervall = 5\n")
+    srv.proc.send_signal(signal.SIGHUP)
+    log = srv.wait_stderr("ping-intervall", "a file with an unknown key is refused, the key named")
+    check(log.count("configuration not reloaded") >= 2, "the unknown key refuses the reload")
     a.sendline("/ping todavia")
     a.expect("PONG todavia")
     srv.finish()

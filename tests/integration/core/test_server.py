@@ -123,6 +123,17 @@ def test_bad_options_refused(chatd):
                 ["--log-level", "loud"]):
         r = subprocess.run([chatd, "--port", "0", *bad], stdin=subprocess.DEVNULL, capture_output=True, timeout=H.TIMEOUT)
         check(r.returncode != 0, f"chatd {' '.join(bad)} exits non-zero (got {r.returncode})")
+    # A key of the --config file that is no option (a typo) is refused, not ignored.
+    with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
+        f.write("rate = 5\nmax-per-ipp = 64\n")
+        path = f.name
+    try:
+        r = subprocess.run([chatd, "--port", "0", "--config", path], stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=H.TIMEOUT)
+        check(r.returncode != 0, f"a --config file with max-per-ipp: non-zero exit (got {r.returncode})")
+        check(b"max-per-ipp" in r.stderr, f"the unknown key is named on stderr: {r.stderr!r}")
+    finally:
+        os.unlink(path)
     # A port in use: an error, non-zero exit, no hang.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

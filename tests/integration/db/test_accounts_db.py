@@ -194,6 +194,11 @@ def test_account_tool_on_a_closed_server(chatd):
         auth_login(srv, "zoe", SECRETS[3])[0].close()
         r = account(chatd, db, "list")
         check(r.returncode == 0 and "Zoe" in r.stdout and "corto" not in r.stdout, f"list: {r.stdout}")
+        # The columns line up under a nick with letters of two bytes.
+        r = account(chatd, db, "add", "Núñez", stdin=SECRETS[2] + "\n")
+        check_eq(r.returncode, 0, f"account add Núñez: {r.stderr}")
+        rows = {line.split()[0]: line for line in account(chatd, db, "list").stdout.splitlines() if line}
+        check_eq(len(rows["Núñez"]), len(rows["Zoe"]), f"list columns: {rows}")
         # An existing guest becomes an account with its id.
         db.sql("INSERT INTO users (nick, nick_key, created, status) VALUES ('Pablo', 'pablo', 1, 'disponible')")
         pid = db.one("SELECT id FROM users WHERE nick_key = 'pablo'")
