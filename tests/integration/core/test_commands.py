@@ -155,6 +155,7 @@ def profile_fields(line, nick):
     return f
 
 
+@H.shared_storage_only("/perfil reads the user's record")
 def test_profile(chatd):
     srv = H.Server(chatd)
     a, b, c = three(srv)
@@ -192,6 +193,7 @@ def test_profile(chatd):
     srv.finish()
 
 
+@H.shared_storage_only("/historial reads the stored messages")
 def test_history(chatd):
     srv = H.Server(chatd)
     a, b, c = three(srv)
@@ -304,6 +306,7 @@ def test_quit_aliases(chatd):
     srv.finish()
 
 
+@H.shared_storage_only("/perfil of another user reads that user's record")
 def test_own_lines_in_order(chatd):
     """Replies that need storage (/perfil, /historial) and public messages come in the order sent."""
     srv = H.Server(chatd)
