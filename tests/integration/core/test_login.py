@@ -100,6 +100,23 @@ def test_first_spelling_kept(chatd):
     srv.finish()
 
 
+@H.cluster_deviation("the BYE of /salir goes out before the release of the nickname has been "
+                     "through the order; another node meanwhile answers nick-in-use (6 of 10 tries)")
+def test_nickname_free_once_bye_came(chatd):
+    """A user who quits and logs in again at once (on any node) gets the nickname."""
+    srv = H.Server(chatd)
+    for i in range(10):
+        a = srv.connect(f"q{i}", name=f"a{i}")
+        a.sendline("/salir")
+        a.expect_prefix("BYE :")
+        a.expect_eof()
+        b = srv.connect(name=f"b{i}")  # in a cluster, on the next node
+        b.sendline(f"q{i}")
+        check(b.line().startswith(f"WELCOME q{i} "), f"q{i} free again once its BYE came")
+        b.lines_until(lambda l: l.startswith("END HIST"))
+    srv.finish()
+
+
 def test_recent_history_after_welcome(chatd):
     srv = H.Server(chatd)
     a = srv.connect("ana", name="a")
@@ -151,5 +168,5 @@ def test_framing(chatd):
 
 
 if __name__ == "__main__":
-    H.run([test_hello_login_roster_join, test_nick_rules, test_first_spelling_kept, test_recent_history_after_welcome,
-           test_framing])
+    H.run([test_hello_login_roster_join, test_nick_rules, test_first_spelling_kept, test_nickname_free_once_bye_came,
+           test_recent_history_after_welcome, test_framing])
