@@ -11,8 +11,9 @@ run may flush; the Redis is CHATD_REDIS, its password CHATD_CLUSTER_PASSWORD),
 every Server is a cluster instead: 3 chatd nodes on one of those databases (each
 with its own memory storage: ids, profiles and history are per node), and each
 client a test connects goes to the next node in turn. A test about one process
-is marked single_server() and the cluster run skips it; without CHATD_REDIS
-the whole file exits 77 (skipped).
+is marked single_server(), one that needs shared storage shared_storage_only(),
+one a cluster still fails cluster_deviation(); the cluster run skips them and
+says why. Without CHATD_REDIS a cluster run exits 77 (skipped).
 
 Every byte any client receives goes through check_line(): the server must never
 send a control character (C0 other than TAB and the LF that ends a line, DEL,
