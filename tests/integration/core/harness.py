@@ -15,14 +15,13 @@ is marked single_server(), one that needs shared storage shared_storage_only(),
 one a cluster still fails cluster_deviation(); the cluster run skips them and
 says why. Without CHATD_REDIS a cluster run exits 77 (skipped).
 
-Every byte any client receives goes through check_line(): the server must never
+Every byte any client receives goes through check_line() (wire_check.py): the server must never
 send a control character (C0 other than TAB and the LF that ends a line, DEL,
 C1), a CR, invalid UTF-8, or a line outside the grammar of PROTOCOL.md.
 """
 
 import argparse
 import os
-import re
 import signal
 import socket
 import ssl
@@ -32,15 +31,12 @@ import tempfile
 import time
 import traceback
 
+from wire_check import (C1_RE, CONTROL_RE, TIME_RE, VERB_RE, TestFailure, check, check_bytes,  # noqa: F401
+                        check_eq, check_line, parse, stats)
+
 # Generous: the same tests run under ASan on a shared 2-core machine.
 TIMEOUT = float(os.environ.get("CHATD_IT_TIMEOUT", "15"))
 
-VERB_RE = re.compile(r"^[A-Z]+$")
-CONTROL_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")  # all but TAB and LF
-C1_RE = re.compile("[\u0080-\u009f]")
-TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-stats = {"lines": 0, "bytes": 0}
 
 TLS_DIR = os.environ.get("CHATD_IT_TLS_DIR") or None
 
@@ -124,60 +120,6 @@ def cluster_deviation(why):
         test.single_server = f"a known deviation of the cluster: {why}"
         return test
     return mark
-
-
-class TestFailure(AssertionError):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise TestFailure(what)
-
-
-def check_eq(got, want, what=""):
-    if got != want:
-        raise TestFailure(f"{what}\n   got: {got!r}\n  want: {want!r}")
-
-
-def check_bytes(data, who):
-    """No byte the server sends may be a control character other than LF and TAB, or DEL,
-    or (in the UTF-8 text) a C1 control. CR is refused too: server lines end in LF alone."""
-    m = CONTROL_RE.search(data)
-    if m:
-        i = m.start()
-        raise TestFailure(f"{who}: server sent control byte 0x{data[i]:02x} at {i} in {data[max(0, i - 40):i + 40]!r}")
-
-
-def check_line(raw, who):
-    """raw: one complete server line without its LF."""
-    stats["lines"] += 1
-    stats["bytes"] += len(raw) + 1
-    check_bytes(raw, who)
-    try:
-        text = raw.decode("utf-8", errors="strict")
-    except UnicodeDecodeError as e:
-        raise TestFailure(f"{who}: server sent invalid UTF-8 ({e}): {raw!r}")
-    m = C1_RE.search(text)
-    if m:
-        raise TestFailure(f"{who}: server sent C1 control U+{ord(m.group()):04X}: {raw!r}")
-    verb, params, trailing = parse(text)
-    check(VERB_RE.match(verb) is not None, f"{who}: bad verb in {text!r}")
-    for p in params:
-        check(p != "" and not p.startswith(":"), f"{who}: bad param in {text!r}")
-    if verb in ("ERROR", "BYE"):
-        check(trailing is not None and trailing != "", f"{who}: {verb} without a trailing text: {text!r}")
-    return text
-
-
-def parse(text):
-    """PROTOCOL.md "Server lines": the verb, the params, the trailing text (or None)."""
-    if " :" in text:
-        head, trailing = text.split(" :", 1)
-    else:
-        head, trailing = text, None
-    words = head.split(" ")
-    return words[0], words[1:], trailing
 
 
 # ---------------------------------------------------------------------------
