@@ -314,12 +314,13 @@ class Server:
         """Signals chatd (every node), waits for it, returns its exit code (the first nonzero one)."""
         self.send_signal(sig)
         rcs = []
-        for n in self._nodes():
+        for i, n in enumerate(self._nodes()):
             try:
                 rcs.append(n.proc.wait(timeout=timeout or TIMEOUT))
             except subprocess.TimeoutExpired:
                 self.kill()
-                raise TestFailure(f"chatd {n.cmd[-1]} did not exit within {timeout or TIMEOUT} s of signal {sig}")
+                raise TestFailure(f"chatd{f' node n{i + 1}' if CLUSTER else ''} did not exit within "
+                                  f"{timeout or TIMEOUT} s of signal {sig}")
         self._release_db()
         return next((rc for rc in rcs if rc != 0), 0)
 
