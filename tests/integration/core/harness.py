@@ -6,14 +6,22 @@ runs over TLS instead: chatd serves TLS only (--port 0 with a certificate), and
 every client verifies the certificate for `localhost` and checks that the server
 ends each connection with a TLS close_notify.
 
-Every byte any client receives goes through check_line(): the server must never
+With CHATD_IT_CLUSTER set (a comma-separated list of Redis database numbers the
+run may flush; the Redis is CHATD_REDIS, its password CHATD_CLUSTER_PASSWORD),
+every Server is a cluster instead: 3 chatd nodes on one of those databases (each
+with its own memory storage: ids, profiles and history are per node), and each
+client a test connects goes to the next node in turn. A test about one process
+is marked single_server(), one that needs shared storage shared_storage_only(),
+one a cluster still fails cluster_deviation(); the cluster run skips them and
+says why. Without CHATD_REDIS a cluster run exits 77 (skipped).
+
+Every byte any client receives goes through check_line() (wire_check.py): the server must never
 send a control character (C0 other than TAB and the LF that ends a line, DEL,
 C1), a CR, invalid UTF-8, or a line outside the grammar of PROTOCOL.md.
 """
 
 import argparse
 import os
-import re
 import signal
 import socket
 import ssl
@@ -23,17 +31,20 @@ import tempfile
 import time
 import traceback
 
+from wire_check import (C1_RE, CONTROL_RE, TIME_RE, VERB_RE, TestFailure, check, check_bytes,  # noqa: F401
+                        check_eq, check_line, parse, stats)
+
 # Generous: the same tests run under ASan on a shared 2-core machine.
 TIMEOUT = float(os.environ.get("CHATD_IT_TIMEOUT", "15"))
 
-VERB_RE = re.compile(r"^[A-Z]+$")
-CONTROL_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")  # all but TAB and LF
-C1_RE = re.compile("[\u0080-\u009f]")
-TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-stats = {"lines": 0, "bytes": 0}
 
 TLS_DIR = os.environ.get("CHATD_IT_TLS_DIR") or None
+
+CLUSTER_DBS = [int(x) for x in os.environ.get("CHATD_IT_CLUSTER", "").replace(",", " ").split()]
+CLUSTER = bool(CLUSTER_DBS)
+CLUSTER_NODES = 3
+REDIS = os.environ.get("CHATD_REDIS", "")
+_dbs_in_use = set()
 
 
 def free_port():
@@ -53,8 +64,9 @@ def tls_context():
 
 
 def raw_socket(srv, timeout=None):
-    """A connected socket to the server (TLS-wrapped in a TLS run), for tests that speak bytes."""
-    s = socket.create_connection((srv.host, srv.port), timeout=timeout or TIMEOUT)
+    """A connected socket to the server (TLS-wrapped in a TLS run; to the next node in a cluster run),
+    for tests that speak bytes."""
+    s = socket.create_connection((srv.host, srv.next_port()), timeout=timeout or TIMEOUT)
     if TLS_DIR:
         s = tls_context().wrap_socket(s, server_hostname="localhost")
     return s
@@ -83,58 +95,31 @@ def plain_only(why):
     return mark
 
 
-class TestFailure(AssertionError):
-    pass
+def single_server(why):
+    """Marks a test that is about one chatd process (its fds, its own limits, its storage, its
+    log, its listening port); a cluster run skips it and says why."""
+    def mark(test):
+        test.single_server = why
+        return test
+    return mark
 
 
-def check(cond, what):
-    if not cond:
-        raise TestFailure(what)
+def shared_storage_only(why):
+    """Marks a test that needs the nodes to share their storage (accounts, profiles, history, user
+    ids); a cluster run, whose nodes each keep their own memory storage, skips it and says why."""
+    def mark(test):
+        test.single_server = f"needs storage shared by the nodes (each has its own memory storage): {why}"
+        return test
+    return mark
 
 
-def check_eq(got, want, what=""):
-    if got != want:
-        raise TestFailure(f"{what}\n   got: {got!r}\n  want: {want!r}")
-
-
-def check_bytes(data, who):
-    """No byte the server sends may be a control character other than LF and TAB, or DEL,
-    or (in the UTF-8 text) a C1 control. CR is refused too: server lines end in LF alone."""
-    m = CONTROL_RE.search(data)
-    if m:
-        i = m.start()
-        raise TestFailure(f"{who}: server sent control byte 0x{data[i]:02x} at {i} in {data[max(0, i - 40):i + 40]!r}")
-
-
-def check_line(raw, who):
-    """raw: one complete server line without its LF."""
-    stats["lines"] += 1
-    stats["bytes"] += len(raw) + 1
-    check_bytes(raw, who)
-    try:
-        text = raw.decode("utf-8", errors="strict")
-    except UnicodeDecodeError as e:
-        raise TestFailure(f"{who}: server sent invalid UTF-8 ({e}): {raw!r}")
-    m = C1_RE.search(text)
-    if m:
-        raise TestFailure(f"{who}: server sent C1 control U+{ord(m.group()):04X}: {raw!r}")
-    verb, params, trailing = parse(text)
-    check(VERB_RE.match(verb) is not None, f"{who}: bad verb in {text!r}")
-    for p in params:
-        check(p != "" and not p.startswith(":"), f"{who}: bad param in {text!r}")
-    if verb in ("ERROR", "BYE"):
-        check(trailing is not None and trailing != "", f"{who}: {verb} without a trailing text: {text!r}")
-    return text
-
-
-def parse(text):
-    """PROTOCOL.md "Server lines": the verb, the params, the trailing text (or None)."""
-    if " :" in text:
-        head, trailing = text.split(" :", 1)
-    else:
-        head, trailing = text, None
-    words = head.split(" ")
-    return words[0], words[1:], trailing
+def cluster_deviation(why):
+    """Marks a test that a cluster fails, a known deviation from the contract still to be fixed; a
+    cluster run skips it and says why."""
+    def mark(test):
+        test.single_server = f"a known deviation of the cluster: {why}"
+        return test
+    return mark
 
 
 # ---------------------------------------------------------------------------
@@ -174,12 +159,23 @@ def listening_ports(pid):
     return ports
 
 
-class Server:
-    """One chatd. Started with --port 0 unless `port` is given; storage in memory."""
+def redis_cli(url, *cmd):
+    """redis-cli on `url` (redis://HOST:PORT/DB) with the cluster's password."""
+    host, port = url[len("redis://"):].split("/")[0].rsplit(":", 1)
+    db = url.split("/")[3] if url.count("/") >= 3 else "0"
+    env = dict(os.environ)
+    if os.environ.get("CHATD_CLUSTER_PASSWORD"):
+        env["REDISCLI_AUTH"] = os.environ["CHATD_CLUSTER_PASSWORD"]
+    r = subprocess.run(["redis-cli", "-h", host, "-p", port, "-n", db, *cmd], env=env, capture_output=True,
+                       text=True, timeout=10)
+    return r.stdout.strip()
 
-    def __init__(self, chatd, *extra, port=0, bind="127.0.0.1", nofile=None, env_extra=None, journal=False):
-        self.chatd = chatd
-        self.log = tempfile.NamedTemporaryFile(prefix="chatd-it-", suffix=".log", delete=False)
+
+class _Node:
+    """One chatd process, started with --port 0 unless `port` is given; storage in memory."""
+
+    def __init__(self, chatd, extra, port, bind, nofile, env_extra, journal, tag=""):
+        self.log = tempfile.NamedTemporaryFile(prefix=f"chatd-it-{tag}", suffix=".log", delete=False)
         env = dict(os.environ)
         env.pop("CHATD_DB", None)  # --db reads it: these tests want memory storage
         for k in ("JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
@@ -195,6 +191,8 @@ class Server:
         else:
             cmd = [chatd, "--bind", bind, "--port", str(port), *[str(x) for x in extra]]
         self.cmd = cmd
+        self.proc = None
+        self.port = None
         # Ports that are not the chat port (the metrics port a test chose).
         not_chat = {int(cmd[i + 1]) for i, a in enumerate(cmd[:-1]) if a == "--metrics-port"}
         limit = None
@@ -205,9 +203,6 @@ class Server:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env,
                                      preexec_fn=limit)
-        self.host = bind
-        self.port = None
-        self.clients = []
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -222,7 +217,7 @@ class Server:
         if port:
             check_eq(self.port, port, "listening port")
 
-    def stderr(self):
+    def stderr(self, tail=200):
         if getattr(self, "log", None) is None:
             return ""
         try:
@@ -232,9 +227,66 @@ class Server:
             return ""
         text = data.decode("utf-8", "replace")
         lines = text.splitlines()
-        if len(lines) > 200:
-            lines = ["..."] + lines[-200:]
+        if tail and len(lines) > tail:
+            lines = ["..."] + lines[-tail:]
         return "\n".join(lines)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait()
+
+
+class Server:
+    """One chatd (started with --port 0 unless `port` is given; storage in memory), or in a cluster
+    run (CHATD_IT_CLUSTER) 3 nodes on one Redis database, each client going to the next node in
+    turn. `proc`, `port`, `cmd` and `log` are those of the first node."""
+
+    def __init__(self, chatd, *extra, port=0, bind="127.0.0.1", nofile=None, env_extra=None, journal=False):
+        self.chatd = chatd
+        self.host = bind
+        self.clients = []
+        self.nodes = []
+        self.db = None
+        self.turn = 0
+        if CLUSTER:
+            check(not port, "a fixed port in a cluster run (mark the test single_server)")
+            free = [d for d in CLUSTER_DBS if d not in _dbs_in_use]
+            check(free, f"all the cluster run's Redis databases {CLUSTER_DBS} are in use")
+            self.db = free[0]
+            _dbs_in_use.add(self.db)
+            url = f"{REDIS}/{self.db}"
+            redis_cli(url, "FLUSHDB")
+            for i in range(CLUSTER_NODES):
+                self.nodes.append(None)  # a node that fails to start leaves the others to clean up
+                self.nodes[i] = _Node(chatd, [*extra, "--cluster", url, "--node-name", f"n{i + 1}"], 0, bind, nofile,
+                                      env_extra, journal, tag=f"n{i + 1}-")
+        else:
+            self.nodes.append(None)
+            self.nodes[0] = _Node(chatd, extra, port, bind, nofile, env_extra, journal)
+        first = self.nodes[0]
+        self.proc, self.port, self.cmd, self.log = first.proc, first.port, first.cmd, first.log
+        self.ports = [n.port for n in self.nodes]
+
+    def next_port(self):
+        """The port of the node the next client goes to (the one port of a single server)."""
+        port = self.ports[self.turn % len(self.ports)]
+        self.turn += 1
+        return port
+
+    def _nodes(self):
+        return [n for n in self.nodes if n is not None]
+
+    def stderr(self):
+        """chatd's log; in a cluster every node's, each under a header."""
+        nodes = self._nodes()
+        if len(nodes) <= 1 and not CLUSTER:
+            return nodes[0].stderr() if nodes else ""
+        return "\n".join(f"=== node n{i + 1} (port {n.port}) ===\n{n.stderr()}" for i, n in enumerate(nodes))
 
     def wait_stderr(self, text, what=None, timeout=None):
         """Waits until `text` appears in chatd's log: lines are written by a log thread, so a
@@ -248,24 +300,37 @@ class Server:
             time.sleep(0.02)
 
     def alive(self):
-        return getattr(self, "proc", None) is not None and self.proc.poll() is None
+        """Every node still running."""
+        nodes = self._nodes()
+        return bool(nodes) and all(n.alive() for n in nodes)
+
+    def send_signal(self, sig):
+        """Signals chatd (every node)."""
+        for n in self._nodes():
+            if n.proc.poll() is None:
+                n.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=None):
-        """Signals chatd, waits for it, returns its exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=timeout or TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise TestFailure(f"chatd did not exit within {timeout or TIMEOUT} s of signal {sig}")
+        """Signals chatd (every node), waits for it, returns its exit code (the first nonzero one)."""
+        self.send_signal(sig)
+        rcs = []
+        for i, n in enumerate(self._nodes()):
+            try:
+                rcs.append(n.proc.wait(timeout=timeout or TIMEOUT))
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise TestFailure(f"chatd{f' node n{i + 1}' if CLUSTER else ''} did not exit within "
+                                  f"{timeout or TIMEOUT} s of signal {sig}")
+        self._release_db()
+        return next((rc for rc in rcs if rc != 0), 0)
 
     def finish(self):
         """The end of every test: chatd still running; on SIGTERM every open connection gets
-        `BYE :server shutting down` as its last line (no PART before it), then the close; exit 0."""
-        check(self.alive(), f"chatd died during the test (exit {self.proc.returncode})")
-        self.proc.send_signal(signal.SIGTERM)
+        `BYE :server shutting down` as its last line (no PART before it), then the close; exit 0.
+        In a cluster, every node gets the SIGTERM at once and each client its own node's BYE."""
+        for i, n in enumerate(self._nodes()):
+            check(n.alive(), f"chatd{f' node n{i + 1}' if CLUSTER else ''} died during the test (exit {n.proc.returncode})")
+        self.send_signal(signal.SIGTERM)
         for c in self.clients:
             if c.eof or c.sock.fileno() < 0:
                 continue
@@ -276,17 +341,23 @@ class Server:
         rc = self.stop(signal.SIGTERM)
         check_eq(rc, 0, "chatd exit code after SIGTERM")
 
+    def _release_db(self):
+        if self.db is not None:
+            _dbs_in_use.discard(self.db)
+            self.db = None
+
     def kill(self):
-        if getattr(self, "proc", None) is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        for n in self._nodes():
+            n.kill()
+        self._release_db()
 
     def cleanup(self):
         self.kill()
-        try:
-            os.unlink(self.log.name)
-        except (OSError, AttributeError):
-            pass
+        for n in self._nodes():
+            try:
+                os.unlink(n.log.name)
+            except (OSError, AttributeError):
+                pass
 
     def connect(self, nick=None, **kw):
         c = Client(self, **kw)
@@ -317,7 +388,8 @@ class Client:
         if source:
             self.sock.bind((source, 0))
         self.sock.settimeout(TIMEOUT)
-        self.sock.connect((server.host, server.port))
+        self.port = server.next_port()
+        self.sock.connect((server.host, self.port))
         self.tls = bool(TLS_DIR)
         self.clean_close = None  # TLS: whether the server's close came with a close_notify
         if self.tls:
@@ -517,11 +589,18 @@ def run(tests):
         real_init(self, *p, **kw)
 
     Server.__init__ = tracking_init
+    if CLUSTER and not REDIS:
+        print("SKIPPED: a cluster run needs CHATD_REDIS (eval \"$(scripts/redis.sh env)\")", flush=True)
+        sys.exit(77)
     failed = skipped = 0
     t_all = time.monotonic()
     for t in tests:
         if TLS_DIR and getattr(t, "plain_only", None):
             print(f"SKIP {t.__name__} over TLS: {t.plain_only}", flush=True)
+            skipped += 1
+            continue
+        if CLUSTER and getattr(t, "single_server", None):
+            print(f"SKIP {t.__name__} in a cluster: {t.single_server}", flush=True)
             skipped += 1
             continue
         t0 = time.monotonic()

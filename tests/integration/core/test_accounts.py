@@ -31,6 +31,11 @@ def register(srv, nick, password):
     c.read_to_eof()
 
 
+# Run by hand against a cluster sharing a MariaDB, this fails: b logs in as Ana on one node, sends
+# /salir and gets its BYE and the close, and c at once sends "ana" to another node: ERROR nick-in-use.
+# The BYE goes out before the release of the nickname has been through the order, so for that
+# moment the nickname is still claimed; on one server it is free once the BYE is sent.
+@H.shared_storage_only("an account is a record in storage")
 def test_register_login_wrong_change(chatd):
     srv = server(chatd)
     a = srv.connect("Ana")
@@ -74,6 +79,7 @@ def test_register_login_wrong_change(chatd):
     srv.finish()
 
 
+@H.shared_storage_only("an account is a record in storage")
 def test_throttle_five_per_account(chatd):
     srv = server(chatd)
     register(srv, "bea", "la-buena-1")
@@ -94,6 +100,7 @@ def test_throttle_five_per_account(chatd):
     srv.finish()
 
 
+@H.shared_storage_only("an account is a record in storage")
 def test_waiting_for_password_refusals(chatd):
     srv = server(chatd, "--max-line", "64")
     register(srv, "cora", "la-buena-1")
@@ -121,6 +128,7 @@ def other_address():
         return None
 
 
+@H.shared_storage_only("an account is a record in storage")
 def test_tls_required_off_loopback(chatd):
     ip = other_address()
     if ip is None:
@@ -165,6 +173,7 @@ def test_require_account_and_closed_registration(chatd):
     srv.finish()
 
 
+@H.single_server("starts no server: chatd refuses its options")
 def test_bad_cost_options(chatd):
     import subprocess
     for bad, says in ((["--pw-mem", "8"], "below the minimum 19 MiB"), (["--pw-ops", "1"], "below the minimum 2"),

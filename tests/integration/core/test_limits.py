@@ -15,6 +15,7 @@ def refused(c, code):
     c.expect_eof()
 
 
+@H.single_server("--max-clients and --max-per-ip are counted per node")
 def test_max_clients_and_per_ip(chatd):
     # Sources 127.0.0.2.. reach a server on 127.0.0.1 over loopback: several "addresses" on one host.
     srv = H.Server(chatd, "--max-clients", "3", "--max-per-ip", "2")
@@ -53,6 +54,7 @@ def test_max_clients_and_per_ip(chatd):
     srv.finish()
 
 
+@H.single_server("the default --max-per-ip is counted per node")
 def test_per_ip_default_and_zero(chatd):
     # Default: 256 per address. Each kept connection must end with the shutdown BYE (finish()).
     srv = H.Server(chatd)
@@ -69,6 +71,7 @@ def test_per_ip_default_and_zero(chatd):
 
 
 @H.plain_only("a connection shed for lack of fds is told so in plain text; a TLS one is closed before any handshake")
+@H.single_server("about one process's file-descriptor limit")
 def test_fd_exhaustion(chatd):
     """With a file-descriptor limit of 64 and the default --max-clients (what the limit allows),
     100 connections that stay open: chatd stays up, the ones it keeps work, and once they close

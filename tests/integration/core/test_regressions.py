@@ -57,6 +57,7 @@ def test_prompt_readers_not_cut_by_a_burst(chatd):
 
 
 @H.plain_only("over TLS there is no channel to a connection shed before its handshake")
+@H.single_server("about one process's file-descriptor limit")
 def test_every_connection_gets_hello_under_fd_exhaustion(chatd):
     """PROTOCOL.md: HELLO is the first line on every connection, and a refusal is ERROR
     server-full + BYE. With a limit of 64 fds, the default --max-clients (32 here) and 100

@@ -59,9 +59,10 @@ def test_slow_consumer(chatd):
             got[k] += 1
     # The others keep chatting.
     a.sendline("still chatting")
+    a.expect("MSG ana :still chatting")  # before bob's: two senders at once are in either order
     b.sendline("yes")
-    for k in (a, b):
-        k.expect("MSG ana :still chatting", "MSG bob :yes")
+    a.expect("MSG bob :yes")
+    b.expect("MSG ana :still chatting", "MSG bob :yes")
     a.sendline("/listar")
     a.expect("USER ana disponible", "USER bob disponible", "END USERS 2")
     # The slow client gets what the kernel held, then the close; nothing past its cut, no bad bytes.
@@ -83,7 +84,8 @@ def test_slow_consumer(chatd):
         H.check_line(raw, "sloth")
     # The nick is free again.
     s2 = srv.connect("SLOTH", name="s2")
-    check_eq(s2.nick, "sloth")
+    if not H.CLUSTER:  # the first spelling is the user's record: each node of a cluster run has its own
+        check_eq(s2.nick, "sloth")
     srv.finish()
 
 

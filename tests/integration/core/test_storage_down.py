@@ -15,6 +15,7 @@ import harness as H
 from harness import check, check_eq
 
 
+@H.single_server("about one process's storage being down")
 def test_starts_and_serves_without_its_database(chatd):
     port = H.free_port()
     journal = f"/tmp/chatd-it-journal-{port}"
@@ -58,6 +59,7 @@ class SilentServer(threading.Thread):
             c.close()
 
 
+@H.single_server("about one process's storage hanging")
 def test_sigterm_with_a_request_queued_while_storage_hangs(chatd):
     silent = SilentServer()
     try:

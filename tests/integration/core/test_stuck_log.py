@@ -142,6 +142,7 @@ def check_log_lines(data, what):
     return lines[:-1]
 
 
+@H.single_server("about one process's stderr")
 def test_stuck_stderr(chatd):
     srv = StuckServer(chatd, "--log-level", "debug", "--rate", "0", "--max-per-ip", "0")
     # Phase 1: nobody reads stderr. ~50 bytes of log per bad-text line: 40000 of them are
