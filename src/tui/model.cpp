@@ -215,7 +215,9 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
             text += cat(": ", why);
             if (!trailing.empty()) text += cat(" (", trailing, ")");
         }
-        add({now, EntryKind::Error, {}, text});
+        // An error about a user goes to that user's conversation when one is open (a line typed
+        // in a query window to someone gone), else to the room.
+        add({now, EntryKind::Error, code == "no-such-user" ? arg : std::string(), text});
         on_error(code, arg, now, fx);
     } else if (v == "BYE") {
         add({now, EntryKind::Info, {}, cat("server closes the connection: ", trailing)});
@@ -446,6 +448,10 @@ std::vector<std::string> Model::nicks() const {
 void Model::add(LogEntry e) {
     e.seq = ++added_;
     e.window = WindowList::key_for(e);
+    if (e.kind == EntryKind::Error && !e.nick.empty()) {
+        const std::string key = proto::fold_nick(e.nick);
+        if (windows_.find(key) != std::string::npos) e.window = key;
+    }
     windows_.arrived(e);
     const bool here = shown(e);
     log_.push_back(std::move(e));

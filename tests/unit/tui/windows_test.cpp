@@ -106,6 +106,22 @@ TEST_CASE("typing in a query window sends to that person; commands go as typed")
     CHECK(m.outgoing("hola") == "hola");
 }
 
+TEST_CASE("no-such-user for a line typed in a query window is shown in that window") {
+    Model m = online();
+    m.open_query("Begoña");
+    m.apply("ERROR no-such-user Begoña :no such user online", kNow);
+    const auto here = shown_texts(m);
+    CHECK(std::any_of(here.begin(), here.end(),
+                      [](const std::string& t) { return t.find("no-such-user Begoña") != std::string::npos; }));
+    m.apply("ERROR no-such-user zoe :no such user online", kNow);  // no window for zoe: the room
+    m.select_window(0);
+    const auto room = shown_texts(m);
+    CHECK(std::any_of(room.begin(), room.end(),
+                      [](const std::string& t) { return t.find("no-such-user zoe") != std::string::npos; }));
+    CHECK(std::none_of(room.begin(), room.end(),
+                       [](const std::string& t) { return t.find("no-such-user Begoña") != std::string::npos; }));
+}
+
 TEST_CASE("scrolling counts only the window shown; lines elsewhere do not move it") {
     Model m = online();
     for (int i = 0; i < 30; ++i) m.apply("MSG Begoña :línea " + std::to_string(i), kNow);
