@@ -138,13 +138,7 @@ cmd_stop() {
     return 0
   fi
   admin -e 'SHUTDOWN' >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 600; i++)); do
-    kill -0 "$pid" 2>/dev/null || { echo "db.sh: stopped"; return 0; }
-    sleep 0.1
-  done
-  echo "db.sh: mariadbd ($pid) did not stop in 60 s, killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
+  stop_and_wait db.sh "$pid" 60
 }
 
 cmd_status() {

@@ -100,13 +100,7 @@ cmd_stop() {
     return 0
   fi
   cli shutdown nosave >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || { echo "redis.sh: stopped"; return 0; }
-    sleep 0.1
-  done
-  echo "redis.sh: redis-server ($pid) did not stop in 10 s, killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
+  stop_and_wait redis.sh "$pid" 10
 }
 
 cmd_status() {
