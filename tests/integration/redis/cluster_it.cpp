@@ -15,6 +15,7 @@
 
 #include "net/reactor.hpp"
 #include "net/redis_client.hpp"
+#include "redis_env.hpp"
 #include "server/cluster_redis.hpp"
 
 using namespace chat::server;
@@ -216,19 +217,7 @@ TEST_CASE("cluster on Redis: Redis flushed under the nodes (a restart without pe
 }
 
 int main(int argc, char** argv) {
-    const char* url = std::getenv("CHATD_REDIS");
-    if (url == nullptr || *url == '\0') {
-        std::printf("SKIPPED: CHATD_REDIS is unset (eval \"$(scripts/redis.sh env)\")\n");
-        return 77;
-    }
-    std::string err;
-    auto ep = chat::net::parse_redis_url(url, err);
-    if (!ep || !chat::net::resolve_redis_host(*ep, err)) {
-        std::fprintf(stderr, "CHATD_REDIS: %s\n", err.c_str());
-        return 2;
-    }
-    if (const char* pw = std::getenv("CHATD_CLUSTER_PASSWORD")) ep->password = pw;
-    g_endpoint = *ep;
+    if (int rc = redis_endpoint_from_env(g_endpoint); rc != 0) return rc;
     doctest::Context ctx(argc, argv);
     return ctx.run();
 }
