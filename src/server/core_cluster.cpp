@@ -103,6 +103,43 @@ void ChatCore::on_lost_claim(const std::string& folded) {
     drop(*s, "closed", {}, false);
 }
 
+// In a cluster BYE means what it means on one server: the nickname is free on
+// every node. It waits until the release is in the order and the claim gone
+// from Redis; a login elsewhere that still sees the user syncs first (handle_nick).
+void ChatCore::quit(Session& s, std::string_view detail) {
+    const ConnId id = s.id;
+    if (s.paced) {  // the reply is cut: BYE is the last line, not what waited behind the reply
+        s.paced.reset();
+        io_.abandon_paced(id);
+    }
+    const Token t = cluster_ ? next_token_++ : 0;
+    if (drop(s, "quit", detail, true, t))
+        byes_.emplace(t, id);
+    else
+        send_bye(id, "adios");
+}
+
+void ChatCore::on_released(ClusterToken token) {
+    const auto it = byes_.find(token);
+    if (it == byes_.end()) return;
+    const ConnId id = it->second;
+    byes_.erase(it);
+    send_bye(id, "adios");
+}
+
+void ChatCore::on_synced(ClusterToken token, bool ok) {
+    Wait asked;
+    if (!take_wait(token, asked)) return;
+    Session* s = find(asked.id);
+    if (!s || s->waiting != token) return;
+    s->waiting = 0;
+    if (ok)
+        handle_nick(*s, asked.nick, true);
+    else
+        send_error(s->id, "unavailable", {}, "the cluster cannot be reached; try again later");
+    unblock(*s);
+}
+
 void ChatCore::on_event(const ClusterEvent& e) {
     if (shutting_down_) return;
     switch (e.kind) {
