@@ -200,6 +200,7 @@ private:
     void cluster_private(Session& s, const ClusterUser& to, std::string_view text);
     void cluster_message(const ClusterEvent& e);
     void cluster_presence(const ClusterEvent& e);
+    void store_delivered(const ClusterEvent& e, std::int64_t recipient_id);
     void remember_recent(const StoredMessage& m);
     void await_echo(Session& s, std::int64_t message_id);
     void end_echo(Token token);

@@ -218,6 +218,7 @@ void ChatCore::cluster_message(const ClusterEvent& e) {
         if (e.kind != ClusterEvent::Kind::Message) ++messages_private_;
     }
     if (e.kind == ClusterEvent::Kind::Message) {
+        if (!e.local && !online_.empty()) store_delivered(e, 0);
         scratch_.clear();
         append_line(scratch_, "MSG", {e.nick}, e.arg);
         deliver_to_all(scratch_);
@@ -232,10 +233,22 @@ void ChatCore::cluster_message(const ClusterEvent& e) {
         const auto it = by_key_.find(*k);
         Session* s = it == by_key_.end() ? nullptr : find(it->second);
         if (s && s->state == State::Active && (k == &to || e.local)) {
+            if (!e.local) store_delivered(e, s->user.id);
             io_.send(s->id, scratch_);
             ++deliveries_;
         }
     }
+}
+
+// A message of another node's user, delivered here: its node stores it in its
+// own batches, so a /historial asked here right after would not see it yet.
+// Written here too, under the same id: one row whichever write lands first
+// (ON DUPLICATE KEY), and this node's reads come after its own writes.
+// Refused (storage full): the origin's write still stands.
+void ChatCore::store_delivered(const ClusterEvent& e, std::int64_t recipient_id) {
+    const ClusterUser* from = cluster_->find(proto::fold_nick(e.nick));
+    if (!from || from->id == 0) return;
+    (void)storage_.write(MessageEvent{e.id, now_s(), from->id, recipient_id, e.arg});
 }
 
 }  // namespace chat::server

@@ -96,12 +96,14 @@ TEST_CASE("cluster core: a public message is delivered (echo included) and store
     r.log({{13, "M n2 77 Bob primero"}, {14, entry}});
     CHECK(r.h.lines(a) == V{"MSG Bob :primero", "MSG ana :hola a todos"});
     CHECK(r.h.lines(b) == V{"MSG Bob :primero", "MSG ana :hola a todos"});
-    // Stored once, by its origin only; the other node's message is that node's to store.
+    // Ours stored once it came back; the other node's too, as delivered here (that node writes it as well).
     r.h.feed(b, "/historial\n");
     auto hist = r.h.lines(b);
-    REQUIRE(hist.size() == 2);
+    REQUIRE(hist.size() == 3);
+    CHECK(hist[0].find(" * :primero") != std::string::npos);
+    hist.erase(hist.begin());
     CHECK(hist[0].find(" ana * :hola a todos") != std::string::npos);
-    CHECK(hist[1] == "END HIST 1");
+    CHECK(hist[1] == "END HIST 2");
 }
 
 TEST_CASE("cluster core: private messages to a user of another node, and from one") {
@@ -250,4 +252,22 @@ TEST_CASE("cluster core: a quit whose release is out when the server stops still
     r.h.core->shutdown();
     CHECK(r.h.lines(a) == V{"BYE :adios"});
     CHECK(r.h.closed.count(a));
+}
+
+TEST_CASE("cluster core: messages of other nodes delivered here are stored here too, under their id") {
+    ClusterRig r;
+    CHECK(r.h.storage.message_count() == 0);
+    r.log({{11, "M n2 77 Bob nadie lo oye"}});  // no user here: nothing to read it back
+    CHECK(r.h.storage.message_count() == 0);
+    ConnId a = r.login("ana", 12);
+    r.h.lines(a);
+    r.log({{13, "M n2 78 Bob hola"}, {14, "R n2 79 Bob ana psst"}, {15, "R n2 80 Bob zoe no es para ti"}});
+    CHECK(r.h.storage.message_count() == 2);  // the public one and the private one to ana
+    CHECK(r.h.lines(a) == V{"MSG Bob :hola", "PRIV Bob ana :psst"});
+    r.h.feed(a, "/historial 5\n");
+    auto hist = r.h.lines(a);  // (Bob is a user of the shared storage; this one is of memory: "?")
+    REQUIRE(hist.size() == 3);
+    CHECK(hist[0].find(" :hola") != std::string::npos);
+    CHECK(hist[1].find(" ana :psst") != std::string::npos);
+    CHECK(hist[2] == "END HIST 2");
 }
