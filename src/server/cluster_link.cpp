@@ -141,8 +141,15 @@ void ClusterLink::go_down(ClusterTime now) {
         if (a.purpose == Purpose::Claim) {
             claiming_.erase(a.folded);
             sink_.on_claim(a.core_token, ClusterSink::Claim::Unavailable);
+        } else if (a.purpose == Purpose::Release && a.core_token) {
+            sink_.on_released(a.core_token);  // the claim lapses with this node's heartbeat
+        } else if (a.purpose == Purpose::Sync) {
+            sink_.on_synced(a.core_token, false);
         }
     }
+    auto barriers = std::move(barriers_);
+    barriers_.clear();
+    for (const auto& [seq, t] : barriers) sink_.on_synced(t, false);
     if (was_leaving) {
         state_ = State::Left;
         return;
@@ -199,8 +206,30 @@ void ClusterLink::on_answer(ClusterTime now, const ClusterAnswer& a) {
             state_ = State::Left;
             break;
         case Purpose::Release:
+            if (asked.core_token) sink_.on_released(asked.core_token);
+            break;
+        case Purpose::Sync:
+            if (a.failed) {
+                sink_.on_synced(asked.core_token, false);
+            } else {
+                barriers_.emplace(a.n > 0 ? static_cast<std::uint64_t>(a.n) : 0, asked.core_token);
+                settle_barriers();
+            }
+            break;
         case Purpose::Status:
             break;
+    }
+}
+
+// Barriers wait for the sequence they were asked at; a Redis started afresh
+// numbers from 1 again, and a resync from its snapshot delivers the present,
+// so reaching the snapshot's sequence settles them too.
+void ClusterLink::settle_barriers() {
+    if (state_ != State::Up) return;  // a catch-up settles them when it is done (become_up)
+    while (!barriers_.empty() && barriers_.begin()->first <= last_seq_) {
+        const ClusterToken t = barriers_.begin()->second;
+        barriers_.erase(barriers_.begin());
+        sink_.on_synced(t, true);
     }
 }
 
@@ -300,6 +329,10 @@ void ClusterLink::resync_from_snapshot() {
     }
     users_ = snapshot_;
     last_seq_ = snapshot_seq_;
+    // The present is delivered: a barrier asked before it is passed, whatever numbering it saw.
+    std::multimap<std::uint64_t, ClusterToken> passed;
+    for (const auto& [seq, t] : barriers_) passed.emplace(0, t);
+    barriers_ = std::move(passed);
     for (auto& [folded, l] : local_) {
         const auto it = users_.find(folded);
         l.joined = it != users_.end() && it->second.node == options_.node;
@@ -321,6 +354,7 @@ void ClusterLink::become_up(ClusterTime now) {
     for (const auto& [folded, reason] : departed)
         ask(ClusterOp::Kind::Release, Purpose::Release, {options_.node, folded, reason});
     if (!was_up) sink_.on_available(true);
+    settle_barriers();
     read_next();
 }
 
@@ -359,6 +393,7 @@ void ClusterLink::entries(ClusterTime, const std::vector<std::pair<std::uint64_t
             sink_.on_event(e);
         }
     }
+    settle_barriers();
 }
 
 void ClusterLink::apply(const ClusterEvent& e) {
@@ -437,13 +472,21 @@ bool ClusterLink::set_status(std::string_view nick, std::string_view status) {
     return true;
 }
 
-void ClusterLink::release(std::string_view nick, std::string_view reason) {
+bool ClusterLink::release(std::string_view nick, std::string_view reason, ClusterToken token) {
     const std::string folded = proto::fold_nick(nick);
-    if (local_.erase(folded) == 0) return;
-    if (state_ == State::Up)
-        ask(ClusterOp::Kind::Release, Purpose::Release, {options_.node, folded, std::string(reason)});
-    else
+    if (local_.erase(folded) == 0) return false;
+    if (state_ != State::Up) {
         departed_[folded] = std::string(reason);  // a Hello not sent yet leaves it out; one sent, a Release after
+        return false;
+    }
+    ask(ClusterOp::Kind::Release, Purpose::Release, {options_.node, folded, std::string(reason)}, token);
+    return token != 0;
+}
+
+bool ClusterLink::sync(ClusterToken token) {
+    if (state_ != State::Up) return false;
+    ask(ClusterOp::Kind::Sequence, Purpose::Sync, {}, token);
+    return true;
 }
 
 void ClusterLink::leave() {

@@ -60,6 +60,7 @@ struct ClusterOp {
         Leave,      // a clean stop: every local user parts at once
         Read,       // entries after `from` (blocking a while); answered with entries
         Range,      // entries from..to; answered with entries
+        Sequence,   // the last sequence handed out; answered with n
     };
     Kind kind = Kind::Read;
     ClusterToken token = 0;
@@ -97,6 +98,11 @@ public:
     virtual void on_available(bool available) = 0;
     // After a resync a local user's nickname belongs to another node: it must go.
     virtual void on_lost_claim(const std::string& folded) = 0;
+    // A release asked with a token is in the order (or cannot be): its claim is gone.
+    virtual void on_released(ClusterToken token) = 0;
+    // A sync asked with a token: everything placed in the order before it was
+    // asked has been delivered here (ok), or the link went down first.
+    virtual void on_synced(ClusterToken token, bool ok) = 0;
 };
 
 struct ClusterOptions {
@@ -124,8 +130,14 @@ public:
                          std::string_view text);
     bool set_status(std::string_view nick, std::string_view status);
     // A local user left (quit, closed, timeout...). Works while unavailable too:
-    // the Part is placed in the order when the link is back.
-    void release(std::string_view nick, std::string_view reason);
+    // the Part is placed in the order when the link is back. With a token, and
+    // when true is returned, on_released(token) follows once the claim is gone
+    // from Redis (or the link went down first).
+    bool release(std::string_view nick, std::string_view reason, ClusterToken token = 0);
+    // A read barrier: on_synced(token, ...) once this node has delivered every
+    // entry placed in the order before the call (a Part another node's BYE
+    // already waited for, say). false: not available now.
+    bool sync(ClusterToken token);
     // A clean stop: one Leave for every local user; true when it is answered (or cannot be).
     void leave();
     bool left() const noexcept { return state_ == State::Left; }
@@ -158,10 +170,10 @@ private:
         std::int64_t id = 0;
         bool joined = false;  // its Join came back through the log
     };
-    enum class Purpose : std::uint8_t { Hello, Claim, Release, Status, Publish, Heartbeat, Leave, Read, Range };
+    enum class Purpose : std::uint8_t { Hello, Claim, Release, Status, Publish, Heartbeat, Leave, Read, Range, Sync };
     struct Asked {
         Purpose purpose;
-        ClusterToken core_token = 0;  // Claim, Publish: the core's token
+        ClusterToken core_token = 0;  // Claim, Publish, Release, Sync: the core's token
         std::string folded;           // Claim
     };
 
@@ -178,6 +190,7 @@ private:
     void read_next();
     void entries(ClusterTime now, const std::vector<std::pair<std::uint64_t, std::string>>& es);
     void apply(const ClusterEvent& e);
+    void settle_barriers();
 
     ClusterIo& io_;
     ClusterSink& sink_;
@@ -194,6 +207,7 @@ private:
     std::set<std::string> claiming_;                   // folded nicks with a Claim in flight
     std::map<std::string, Local> claim_;  // what each claim in flight asked for
     std::map<std::int64_t, ClusterToken> publishing_;  // message id -> core token, until it comes back
+    std::multimap<std::uint64_t, ClusterToken> barriers_;  // syncs: the sequence each waits to see delivered
     ClusterTime down_since_ = ClusterTime::max();
     std::map<std::string, ClusterUser> snapshot_;      // Hello's, until the catch-up ends
     std::uint64_t snapshot_seq_ = 0;

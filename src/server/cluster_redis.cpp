@@ -195,14 +195,15 @@ std::string ClusterRedis::script(ClusterOp::Kind kind, std::size_t log_cap) {
         case ClusterOp::Kind::Heartbeat: body = kHeartbeat; break;
         case ClusterOp::Kind::Leave: body = kLeave; break;
         case ClusterOp::Kind::Read:
-        case ClusterOp::Kind::Range: return {};
+        case ClusterOp::Kind::Range:
+        case ClusterOp::Kind::Sequence: return {};
     }
     return "local CAP = " + std::to_string(log_cap) + "\n" + kPrelude + body;
 }
 
 ClusterRedis::ClusterRedis(net::Reactor& reactor, ClusterRedisOptions options)
     : reactor_(reactor), options_(std::move(options)) {
-    for (int k = 0; k < 9; ++k) {
+    for (int k = 0; k < kKinds; ++k) {
         scripts_[k] = script(static_cast<ClusterOp::Kind>(k), options_.log_cap);
         if (!scripts_[k].empty()) shas_[k] = sha1_hex(scripts_[k]);
     }
@@ -304,6 +305,22 @@ void ClusterRedis::send(ClusterOp op) {
                 a.token = token;
                 a.failed = r == nullptr || r->type == REDIS_REPLY_ERROR;
                 if (!a.failed) take_entries(r, a);
+                answer(std::move(a));
+            }))
+            failed();
+        return;
+    }
+    if (op.kind == ClusterOp::Kind::Sequence) {
+        // On the connection the scripts run on: it answers after every script sent before it.
+        const std::string_view argv[] = {"GET", "chatd:seq"};
+        if (!commands_->command(argv, [this, token](const redisReply* r) {
+                ClusterAnswer a;
+                a.token = token;
+                a.failed = r == nullptr || r->type == REDIS_REPLY_ERROR;
+                if (!a.failed && r->type == REDIS_REPLY_STRING) {
+                    const char* end = r->str + r->len;
+                    a.failed = std::from_chars(r->str, end, a.n).ptr != end;
+                }
                 answer(std::move(a));
             }))
             failed();

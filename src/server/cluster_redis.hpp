@@ -50,8 +50,9 @@ private:
     ClusterLink* link_ = nullptr;
     bool reported_up_ = false;
     bool connecting_ = false;
-    std::string scripts_[9];
-    std::string shas_[9];  // SHA-1 of each script: EVALSHA after SCRIPT LOAD on each connect
+    static constexpr int kKinds = static_cast<int>(ClusterOp::Kind::Sequence) + 1;
+    std::string scripts_[kKinds];
+    std::string shas_[kKinds];  // SHA-1 of each script: EVALSHA after SCRIPT LOAD on each connect
 };
 
 }  // namespace chat::server

@@ -286,7 +286,7 @@ void ChatCore::handle_line(Session& s, std::string_view line) {
     }
 }
 
-void ChatCore::handle_nick(Session& s, std::string_view line) {
+void ChatCore::handle_nick(Session& s, std::string_view line, bool synced) {
     auto b = line.find_first_not_of(' ');
     auto e = line.find_last_not_of(' ');
     std::string_view nick = line.substr(b, e - b + 1);
@@ -296,6 +296,15 @@ void ChatCore::handle_nick(Session& s, std::string_view line) {
         return;
     }
     std::string key = proto::fold_nick(nick);
+    if (cluster_ && !synced && by_key_.count(key) == 0 && cluster_->find(key)) {
+        // Online on another node as far as this one has read the order; a Part
+        // its BYE waited for may be on its way. Read up to now, then decide.
+        const Token t = next_token_++;
+        if (cluster_->sync(t)) {
+            wait_for(s, t, Asked::Sync, std::string(nick));
+            return;
+        }
+    }
     if (nick_taken(key)) {
         send_error(s.id, "nick-in-use", {}, "that nickname is online; choose another");
         return;
@@ -554,8 +563,7 @@ void ChatCore::handle_command(Session& s, std::string_view line) {
         case Cmd::Pong:
             break;
         case Cmd::Quit:
-            bye_and_close(s, "adios");
-            drop(s, "quit", c.text);
+            quit(s, c.text);
             break;
         case Cmd::Register:
             set_password(s, Asked::Register, c.text);
@@ -683,8 +691,10 @@ void ChatCore::unlist(Session& s) {
     if (at != online_.end() && *at == &s) online_.erase(at);
 }
 
-void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail, bool announce) {
+bool ChatCore::drop(Session& s, std::string_view reason, std::string_view detail, bool announce,
+                    ClusterToken bye_after) {
     ConnId id = s.id;
+    bool bye_later = false;
     if (s.state == State::Active) {
         unlist(s);
         std::string why(reason);
@@ -693,7 +703,7 @@ void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail
             why += detail;
         }
         if (cluster_) {
-            if (announce) cluster_->release(s.user.nick, why);  // PART when it comes back
+            if (announce) bye_later = cluster_->release(s.user.nick, why, bye_after);  // PART when it comes back
         } else if (announce) {
             scratch_.clear();
             append_line(scratch_, "PART", {s.user.nick}, why);
@@ -703,6 +713,7 @@ void ChatCore::drop(Session& s, std::string_view reason, std::string_view detail
         LOG_INFO("logout %s: %s", s.user.nick.c_str(), std::string(reason).c_str());
     }
     erase(id);
+    return bye_later;
 }
 
 void ChatCore::erase(ConnId id) {
@@ -724,10 +735,14 @@ void ChatCore::bye_and_close(Session& s, std::string_view text) {
         s.paced.reset();
         io_.abandon_paced(s.id);
     }
+    send_bye(s.id, text);
+}
+
+void ChatCore::send_bye(ConnId id, std::string_view text) {
     scratch_.clear();
     append_line(scratch_, "BYE", {}, text);
-    io_.send(s.id, scratch_);
-    io_.close(s.id);
+    io_.send(id, scratch_);
+    io_.close(id);
 }
 
 void ChatCore::on_gone(ConnId id, Gone why) {
@@ -810,9 +825,11 @@ void ChatCore::on_tick() {
 void ChatCore::shutdown() {
     shutting_down_ = true;
     if (cluster_) cluster_->leave();  // the other nodes' users get PART ... :closed at once
+    std::int64_t now = now_s();
+    for (const auto& [token, id] : byes_) send_bye(id, "adios");  // they had asked to go
+    byes_.clear();
     scratch_.clear();
     append_line(scratch_, "BYE", {}, "server shutting down");
-    std::int64_t now = now_s();
     for (auto& [id, s] : sessions_) {
         if (s.paced) io_.abandon_paced(id);
         io_.send(id, scratch_);

@@ -119,6 +119,8 @@ public:
     void on_publish_failed(ClusterToken token) override;
     void on_available(bool available) override;
     void on_lost_claim(const std::string& folded) override;
+    void on_released(ClusterToken token) override;
+    void on_synced(ClusterToken token, bool ok) override;
 
     // Seeds the post-login history and id counters (from Storage::start).
     void load(const StartupInfo& info);
@@ -154,7 +156,7 @@ private:
     struct PacedPart;
     struct Paced;
     // Why storage or the hasher was asked, when the reply alone does not say.
-    enum class Asked : std::uint8_t { Plain, Profile, Recipient, Verify, Register, Change, Claim, Echo };
+    enum class Asked : std::uint8_t { Plain, Profile, Recipient, Verify, Register, Change, Claim, Echo, Sync };
     // A request in flight to storage or the hasher (tokens come from one counter): the session
     // that waits for it, paused, and why it asked.
     struct Wait {
@@ -173,7 +175,8 @@ private:
     static bool by_key(const Session* a, const Session* b);
     Session* find(ConnId id);
     void handle_line(Session& s, std::string_view line);
-    void handle_nick(Session& s, std::string_view line);
+    // synced: the cluster's presence table has caught up with the order since the line came.
+    void handle_nick(Session& s, std::string_view line, bool synced = false);
     void handle_command(Session& s, std::string_view line);
     void public_message(Session& s, std::string_view text);
     void private_message(Session& s, std::string_view nick, std::string_view text);
@@ -197,6 +200,7 @@ private:
     void cluster_private(Session& s, const ClusterUser& to, std::string_view text);
     void cluster_message(const ClusterEvent& e);
     void cluster_presence(const ClusterEvent& e);
+    void store_delivered(const ClusterEvent& e, std::int64_t recipient_id);
     void remember_recent(const StoredMessage& m);
     void await_echo(Session& s, std::int64_t message_id);
     void end_echo(Token token);
@@ -211,7 +215,11 @@ private:
     bool hash_for(Session& s, Asked why, AuthRequest req);
     bool take_wait(Token token, Wait& out);
     // A logged-in user leaves; announce: tell the others (or the cluster).
-    void drop(Session& s, std::string_view reason, std::string_view detail, bool announce = true);
+    // true: the cluster answers the release with on_released(bye_after), which sends the BYE.
+    bool drop(Session& s, std::string_view reason, std::string_view detail, bool announce = true,
+              ClusterToken bye_after = 0);
+    void quit(Session& s, std::string_view detail);
+    void send_bye(ConnId id, std::string_view text);
     void bye_and_close(Session& s, std::string_view text);
     void erase(ConnId id);
     void wait_for(Session& s, Token token, Asked why = Asked::Plain, std::string nick = {});
@@ -272,6 +280,7 @@ private:
     };
     std::unordered_map<std::int64_t, InFlight> in_flight_;
     std::unordered_map<std::string, Token> status_echo_;  // folded nick -> its /estado on the way
+    std::unordered_map<ClusterToken, ConnId> byes_;       // quit, its release on the way: the BYE waits
 };
 
 }  // namespace chat::server

@@ -103,6 +103,43 @@ void ChatCore::on_lost_claim(const std::string& folded) {
     drop(*s, "closed", {}, false);
 }
 
+// In a cluster BYE means what it means on one server: the nickname is free on
+// every node. It waits until the release is in the order and the claim gone
+// from Redis; a login elsewhere that still sees the user syncs first (handle_nick).
+void ChatCore::quit(Session& s, std::string_view detail) {
+    const ConnId id = s.id;
+    if (s.paced) {  // the reply is cut: BYE is the last line, not what waited behind the reply
+        s.paced.reset();
+        io_.abandon_paced(id);
+    }
+    const Token t = cluster_ ? next_token_++ : 0;
+    if (drop(s, "quit", detail, true, t))
+        byes_.emplace(t, id);
+    else
+        send_bye(id, "adios");
+}
+
+void ChatCore::on_released(ClusterToken token) {
+    const auto it = byes_.find(token);
+    if (it == byes_.end()) return;
+    const ConnId id = it->second;
+    byes_.erase(it);
+    send_bye(id, "adios");
+}
+
+void ChatCore::on_synced(ClusterToken token, bool ok) {
+    Wait asked;
+    if (!take_wait(token, asked)) return;
+    Session* s = find(asked.id);
+    if (!s || s->waiting != token) return;
+    s->waiting = 0;
+    if (ok)
+        handle_nick(*s, asked.nick, true);
+    else
+        send_error(s->id, "unavailable", {}, "the cluster cannot be reached; try again later");
+    unblock(*s);
+}
+
 void ChatCore::on_event(const ClusterEvent& e) {
     if (shutting_down_) return;
     switch (e.kind) {
@@ -181,6 +218,7 @@ void ChatCore::cluster_message(const ClusterEvent& e) {
         if (e.kind != ClusterEvent::Kind::Message) ++messages_private_;
     }
     if (e.kind == ClusterEvent::Kind::Message) {
+        if (!e.local && !online_.empty()) store_delivered(e, 0);
         scratch_.clear();
         append_line(scratch_, "MSG", {e.nick}, e.arg);
         deliver_to_all(scratch_);
@@ -195,10 +233,22 @@ void ChatCore::cluster_message(const ClusterEvent& e) {
         const auto it = by_key_.find(*k);
         Session* s = it == by_key_.end() ? nullptr : find(it->second);
         if (s && s->state == State::Active && (k == &to || e.local)) {
+            if (!e.local) store_delivered(e, s->user.id);
             io_.send(s->id, scratch_);
             ++deliveries_;
         }
     }
+}
+
+// A message of another node's user, delivered here: its node stores it in its
+// own batches, so a /historial asked here right after would not see it yet.
+// Written here too, under the same id: one row whichever write lands first
+// (ON DUPLICATE KEY), and this node's reads come after its own writes.
+// Refused (storage full): the origin's write still stands.
+void ChatCore::store_delivered(const ClusterEvent& e, std::int64_t recipient_id) {
+    const ClusterUser* from = cluster_->find(proto::fold_nick(e.nick));
+    if (!from || from->id == 0) return;
+    (void)storage_.write(MessageEvent{e.id, now_s(), from->id, recipient_id, e.arg});
 }
 
 }  // namespace chat::server

@@ -191,6 +191,37 @@ def test_accounts_across_nodes(chatd):
     db.drop()
 
 
+def test_history_the_same_on_every_node(chatd):
+    """/historial on any node shows a message as soon as that node delivered it, public or private,
+    though the sender's node writes its own batches: the same history everywhere."""
+    db = shared_db()
+    if not db:
+        print("SKIP test_history_the_same_on_every_node: CHATD_DB is unset")
+        return
+    n1, n2 = nodes(chatd, cluster_url(11), n=2, db=db)
+    ana, bob = n1.connect("ana"), n2.connect("Bob")
+    ana.sync(), bob.sync()
+    for i in range(10):
+        ana.sendline(f"!bob secreto {i}")
+        bob.expect(f"PRIV ana Bob :secreto {i}")
+        bob.sendline("/historial 1")
+        hist = bob.lines_until(lambda l: l.startswith("END HIST"))
+        check(hist[0].startswith("HIST ") and hist[0].endswith(f" ana Bob :secreto {i}"),
+              f"bob's node shows the private message it delivered: {hist}")
+        ana.sendline(f"para todos {i}")
+        bob.expect(f"MSG ana :para todos {i}")
+        bob.sendline("/historial 1")
+        hist = bob.lines_until(lambda l: l.startswith("END HIST"))
+        check(hist[0].endswith(f" ana * :para todos {i}"), f"bob's node shows the public message: {hist}")
+    ana.sendline("/historial 20")
+    hist = [l for l in ana.lines_until(lambda l: l.startswith("END HIST")) if l.startswith("HIST ")]
+    check_eq(len(hist), 20, f"each message stored once: {hist}")
+    for s in (n1, n2):
+        s.finish()
+    check_eq(db.one("SELECT COUNT(*) FROM messages"), "20", "stored once, whichever nodes wrote it")
+    db.drop()
+
+
 @plain_only("chat-load speaks plain TCP")
 def test_chat_load_one_order_across_nodes(chatd):
     """chat-load --ports spreads its clients over the nodes and compares every receiver's order."""
@@ -368,4 +399,5 @@ if __name__ == "__main__":
         test_redis_restarted_under_traffic,
         test_two_nodes_racing_to_create_the_same_user,
         test_accounts_across_nodes,
+        test_history_the_same_on_every_node,
     ])

@@ -97,6 +97,8 @@ struct Node : ClusterSink {
     void on_publish_failed(ClusterToken) override {}
     void on_available(bool a) override { available = a; }
     void on_lost_claim(const std::string&) override {}
+    void on_released(ClusterToken) override {}
+    void on_synced(ClusterToken, bool) override {}
     bool saw(const std::string& line) const { return std::find(events.begin(), events.end(), line) != events.end(); }
 };
 

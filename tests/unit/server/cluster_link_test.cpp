@@ -36,6 +36,10 @@ struct FakeSink : ClusterSink {
     void on_publish_failed(ClusterToken t) override { failed.push_back(t); }
     void on_available(bool a) override { available.push_back(a ? "up" : "down"); }
     void on_lost_claim(const std::string& f) override { lost.push_back(f); }
+    std::vector<ClusterToken> released;
+    V synced;
+    void on_released(ClusterToken t) override { released.push_back(t); }
+    void on_synced(ClusterToken t, bool ok) override { synced.push_back(std::to_string(t) + (ok ? " ok" : " down")); }
 };
 
 struct Rig {
@@ -67,6 +71,12 @@ struct Rig {
         ClusterAnswer a = answer(r);
         a.entries = std::move(es);
         link.on_answer(now, a);
+    }
+    // A local user claimed and its Join read back as entry seq.
+    void joined(const std::string& nick, std::uint64_t seq) {
+        REQUIRE(link.claim(1, nick, "disponible", 9));
+        link.on_answer(now, answer(io.take(Kind::Claim), static_cast<long long>(seq)));
+        read({{seq, "J n1 " + nick + " disponible 9"}});
     }
     void advance(std::chrono::milliseconds d) {
         now += d;
@@ -197,9 +207,7 @@ TEST_CASE("cluster: entries seen twice are skipped; a gap starts again from a sn
 TEST_CASE("cluster: the heartbeat every third of the TTL; declared gone while alive, everything is claimed again") {
     Rig r;
     r.up();
-    REQUIRE(r.link.claim(1, "ana", "disponible", 9));
-    r.link.on_answer(r.now, r.answer(r.io.take(Kind::Claim), 11));
-    r.read({{11, "J n1 ana disponible 9"}});
+    r.joined("ana", 11);
     CHECK(r.link.next_deadline() == r.now + 1000ms);
     r.advance(999ms);
     CHECK_FALSE(r.io.has(Kind::Heartbeat));
@@ -416,4 +424,89 @@ TEST_CASE("cluster: statuses and private messages go through the order") {
                              "STATUS Bob ausente"});
     CHECK(r.link.find("bob")->status == "ausente");
     CHECK(r.link.find("ana")->status == "ocupado");
+}
+
+TEST_CASE("cluster: a release with a token is answered once the claim is gone; down, at once or never") {
+    Rig r;
+    r.up();
+    r.joined("ana", 11);
+    CHECK(r.link.release("Ana", "quit", 40));
+    auto rel = r.io.take(Kind::Release);
+    CHECK(rel.args == V{"n1", "ana", "quit"});
+    CHECK(r.sink.released.empty());  // not before Redis answered
+    r.link.on_answer(r.now, r.answer(rel, 12));
+    CHECK(r.sink.released == std::vector<ClusterToken>{40});
+    CHECK_FALSE(r.link.release("ana", "quit", 41));  // not a local user any more: nothing to wait for
+
+    // In flight when the connection drops: answered then (the claim lapses with the heartbeat).
+    r.read({{12, "P n1 ana quit"}});
+    r.joined("bob", 13);
+    CHECK(r.link.release("bob", "quit", 42));
+    r.link.on_down(r.now);
+    CHECK(r.sink.released == std::vector<ClusterToken>{40, 42});
+
+    // Released while down: nothing to wait for, the Part goes out when the link is back.
+    Rig d;
+    d.up();
+    d.joined("eva", 11);
+    d.link.on_down(d.now);
+    CHECK_FALSE(d.link.release("eva", "quit", 43));
+    CHECK(d.sink.released.empty());
+}
+
+TEST_CASE("cluster: a sync passes once every entry placed before it was delivered here") {
+    Rig r;
+    r.up(10);
+    REQUIRE(r.link.sync(50));
+    auto q = r.io.take(Kind::Sequence);
+    CHECK(q.args.empty());
+    r.link.on_answer(r.now, r.answer(q, 12));  // two entries this node has not read yet
+    CHECK(r.sink.synced.empty());
+    r.read({{11, "P n2 ana quit"}});
+    CHECK(r.sink.synced.empty());
+    r.read({{12, "J n2 bob disponible 5"}});
+    CHECK(r.sink.synced == V{"50 ok"});
+    // Asked when everything is read already: at once.
+    REQUIRE(r.link.sync(51));
+    r.link.on_answer(r.now, r.answer(r.io.take(Kind::Sequence), 12));
+    CHECK(r.sink.synced == V{"50 ok", "51 ok"});
+    // An empty Redis (no sequence yet) answers 0: passed.
+    REQUIRE(r.link.sync(52));
+    r.link.on_answer(r.now, r.answer(r.io.take(Kind::Sequence), 0));
+    CHECK(r.sink.synced.back() == "52 ok");
+}
+
+TEST_CASE("cluster: a sync fails when the link goes down, and is refused while it is down") {
+    Rig r;
+    r.up(10);
+    REQUIRE(r.link.sync(60));
+    REQUIRE(r.link.sync(61));
+    r.link.on_answer(r.now, r.answer(r.io.take(Kind::Sequence), 20));  // 61 waits for entry 20
+    r.link.on_down(r.now);
+    CHECK(r.sink.synced == V{"60 down", "61 down"});
+    CHECK_FALSE(r.link.sync(62));
+    ClusterAnswer failed;
+    failed.failed = true;
+    Rig f;
+    f.up(10);
+    REQUIRE(f.link.sync(63));
+    failed.token = f.io.take(Kind::Sequence).token;
+    f.link.on_answer(f.now, failed);
+    CHECK(f.sink.synced == V{"63 down"});
+}
+
+TEST_CASE("cluster: a sync waiting when the log was trimmed past this node passes with the resync") {
+    Rig r;
+    r.up(10);
+    REQUIRE(r.link.sync(70));
+    r.link.on_answer(r.now, r.answer(r.io.take(Kind::Sequence), 15));
+    r.read({{20, "J n2 bob disponible 5"}});  // a gap: start again from a snapshot
+    auto hello = r.io.take(Kind::Hello);
+    ClusterAnswer a = r.answer(hello, 25);
+    a.items = {"0"};
+    r.link.on_answer(r.now, a);
+    CHECK(r.sink.synced.empty());  // not while catching up: a login could not claim yet
+    r.link.on_answer(r.now, r.answer(r.io.take(Kind::Range)));  // trimmed: only the snapshot knows
+    CHECK(r.link.available());
+    CHECK(r.sink.synced == V{"70 ok"});
 }

@@ -51,6 +51,9 @@ TEST_CASE("cluster core: WELCOME only when the claim's Join comes back; the rost
     ConnId a = r.h.open();
     r.h.lines(a);
     r.h.feed(a, "BOB\n");  // on another node, whatever the case
+    CHECK(r.h.lines(a).empty());  // first read the order up to now: it may have just left
+    r.link.on_answer(r.h.mono, answer_to(r.io.take(Kind::Sequence), 10));
+    r.h.pump();
     auto l = r.h.lines(a);
     REQUIRE(l.size() == 1);
     CHECK(l[0].rfind("ERROR nick-in-use ", 0) == 0);
@@ -93,12 +96,14 @@ TEST_CASE("cluster core: a public message is delivered (echo included) and store
     r.log({{13, "M n2 77 Bob primero"}, {14, entry}});
     CHECK(r.h.lines(a) == V{"MSG Bob :primero", "MSG ana :hola a todos"});
     CHECK(r.h.lines(b) == V{"MSG Bob :primero", "MSG ana :hola a todos"});
-    // Stored once, by its origin only; the other node's message is that node's to store.
+    // Ours stored once it came back; the other node's too, as delivered here (that node writes it as well).
     r.h.feed(b, "/historial\n");
     auto hist = r.h.lines(b);
-    REQUIRE(hist.size() == 2);
+    REQUIRE(hist.size() == 3);
+    CHECK(hist[0].find(" * :primero") != std::string::npos);
+    hist.erase(hist.begin());
     CHECK(hist[0].find(" ana * :hola a todos") != std::string::npos);
-    CHECK(hist[1] == "END HIST 1");
+    CHECK(hist[1] == "END HIST 2");
 }
 
 TEST_CASE("cluster core: private messages to a user of another node, and from one") {
@@ -157,7 +162,12 @@ TEST_CASE("cluster core: a claim refused (in use elsewhere, or the link fell); a
     r.h.feed(a, "/salir me voy\n");
     auto rel = r.io.take(Kind::Release);
     CHECK(rel.args == V{"n1", "ana", "quit me voy"});
-    CHECK(r.h.lines(a).back() == "BYE :adios");
+    CHECK(r.h.lines(a).empty());  // BYE once the nickname is free everywhere
+    CHECK_FALSE(r.h.closed.count(a));
+    r.link.on_answer(r.h.mono, answer_to(rel, 12));
+    r.h.pump();
+    CHECK(r.h.lines(a) == V{"BYE :adios"});
+    CHECK(r.h.closed.count(a));
 }
 
 TEST_CASE("cluster core: a client gone while its claim was out: the Join that comes back is released") {
@@ -198,4 +208,66 @@ TEST_CASE("cluster core: shutdown leaves the cluster at once") {
     r.login("ana", 11);
     r.h.core->shutdown();
     CHECK(r.io.take(Kind::Leave).args == V{"n1"});
+}
+
+TEST_CASE("cluster core: a nickname given up on another node is free to whoever its BYE reached") {
+    ClusterRig r;
+    // Bob (node n2) quit and got his BYE: the Part is entry 11, not read here yet.
+    ConnId c = r.h.open();
+    r.h.lines(c);
+    r.h.feed(c, "bob\n");
+    CHECK_FALSE(r.io.has(Kind::Claim));
+    r.link.on_answer(r.h.mono, answer_to(r.io.take(Kind::Sequence), 11));
+    r.h.pump();
+    CHECK(r.h.lines(c).empty());
+    r.log({{11, "P n2 Bob quit"}});
+    auto claim = r.io.take(Kind::Claim);  // read up to the Part: free, so claimed
+    CHECK(claim.args[2] == "bob");
+    r.link.on_answer(r.h.mono, answer_to(claim, 12));
+    r.log({{12, "J n1 bob disponible " + claim.args[5]}});
+    auto l = r.h.lines(c);
+    REQUIRE_FALSE(l.empty());
+    CHECK(l[0].rfind("WELCOME bob ", 0) == 0);
+
+    // The link falls during the sync: unavailable, and the client may try again.
+    ConnId d = r.h.open();
+    r.h.lines(d);
+    r.log({{13, "J n2 Zoe disponible 7"}});
+    r.h.feed(d, "zoe\n");
+    CHECK(r.io.has(Kind::Sequence));
+    r.link.on_down(r.h.mono);
+    r.h.pump();
+    l = r.h.lines(d);
+    REQUIRE(l.size() == 1);
+    CHECK(l[0].rfind("ERROR unavailable ", 0) == 0);
+    CHECK_FALSE(r.h.closed.count(d));
+}
+
+TEST_CASE("cluster core: a quit whose release is out when the server stops still gets its BYE") {
+    ClusterRig r;
+    ConnId a = r.login("ana", 11);
+    r.h.lines(a);
+    r.h.feed(a, "/salir\n");
+    CHECK(r.h.lines(a).empty());
+    r.h.core->shutdown();
+    CHECK(r.h.lines(a) == V{"BYE :adios"});
+    CHECK(r.h.closed.count(a));
+}
+
+TEST_CASE("cluster core: messages of other nodes delivered here are stored here too, under their id") {
+    ClusterRig r;
+    CHECK(r.h.storage.message_count() == 0);
+    r.log({{11, "M n2 77 Bob nadie lo oye"}});  // no user here: nothing to read it back
+    CHECK(r.h.storage.message_count() == 0);
+    ConnId a = r.login("ana", 12);
+    r.h.lines(a);
+    r.log({{13, "M n2 78 Bob hola"}, {14, "R n2 79 Bob ana psst"}, {15, "R n2 80 Bob zoe no es para ti"}});
+    CHECK(r.h.storage.message_count() == 2);  // the public one and the private one to ana
+    CHECK(r.h.lines(a) == V{"MSG Bob :hola", "PRIV Bob ana :psst"});
+    r.h.feed(a, "/historial 5\n");
+    auto hist = r.h.lines(a);  // (Bob is a user of the shared storage; this one is of memory: "?")
+    REQUIRE(hist.size() == 3);
+    CHECK(hist[0].find(" :hola") != std::string::npos);
+    CHECK(hist[1].find(" ana :psst") != std::string::npos);
+    CHECK(hist[2] == "END HIST 2");
 }
