@@ -713,7 +713,7 @@ void Engine::tick(std::uint64_t now) {
             }
             break;
         case Phase::Drain: {
-            bool done = unique_ >= res_.expected;
+            bool done = unique_ >= res_.expected && res_.foreign >= opt_.expect_foreign;
             if (cycling()) {
                 done = std::all_of(clients_.begin(), clients_.end(),
                                    [](const Client& c) { return c.st == St::Off; });
