@@ -35,6 +35,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 # shellcheck source=ports.sh
 . "$root/scripts/ports.sh"
+# shellcheck source=cluster-servers.sh
+. "$root/scripts/cluster-servers.sh"
 case ${1:-} in -h|--help) sed -n '2,/^set /{/^set /!p}' "$0"; exit 0 ;; esac
 build=${1:-${BUILD:-build}}
 runs=${RUNS:-3}
@@ -64,20 +66,7 @@ mkdir -p "$out" "$var"
 stamp=$(date +%Y%m%d-%H%M%S)
 csv=$out/cluster-$stamp.csv
 
-scripts/redis.sh start > /dev/null
-eval "$(scripts/redis.sh env)"
-if [[ $use_db == 1 ]]; then
-  scripts/db.sh start > /dev/null
-  eval "$(scripts/db.sh env)"
-  export CHATD_DB CHATD_DB_PASSWORD
-else
-  unset CHATD_DB CHATD_DB_PASSWORD
-fi
-export CHATD_CLUSTER_PASSWORD
-redis_hostport=${CHATD_REDIS#redis://}
-redis_hostport=${redis_hostport%%/*}
-rcli() { REDISCLI_AUTH=$CHATD_CLUSTER_PASSWORD redis-cli -h "${redis_hostport%:*}" -p "${redis_hostport##*:}" -n "$redis_db" "$@"; }
-[[ $(rcli ping) == PONG ]] || die "Redis at $CHATD_REDIS does not answer"
+use_cluster_servers "$use_db" "$redis_db"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [[ $cases == *" storm "* && $(ulimit -n) != unlimited && $(ulimit -n) -lt $((storm + 100)) ]]; then
