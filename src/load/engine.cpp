@@ -448,7 +448,8 @@ void Engine::chat_line(Client& c, std::string_view line, std::uint64_t now) {
             }
             // Every process's lines, but not the history replayed before END HIST: other
             // processes' messages may be sent while this receiver logs in.
-            if (opt_.scenario == Scenario::Fanout && c.st == St::Ready) c.segments.read(h, res_.order_segments);
+            if (opt_.scenario == Scenario::Fanout && c.st == St::Ready)
+                c.segments.read(h, res_.order_segments);
         }
     }
     if (verb == "MSG" || verb == "PRIV") {

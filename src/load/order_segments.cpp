@@ -81,7 +81,8 @@ std::string OrderSegments::to_json() const {
     std::string out = "[";
     for (const auto& [view, n] : views_) {
         if (out.size() > 1) out += ',';
-        out += '[' + std::to_string(view.first) + ',' + std::to_string(view.second) + ',' + std::to_string(n) + ']';
+        out += '[' + std::to_string(view.first) + ',' + std::to_string(view.second) + ',' +
+               std::to_string(n) + ']';
     }
     return out + ']';
 }

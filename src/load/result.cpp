@@ -265,8 +265,9 @@ std::string Result::table() const {
                           " missing, " + num(duplicates) + " dup, " + num(reordered) + " out of order");
     if (order_mismatches) row("order", num(order_mismatches) + " receivers saw another order than the rest");
     if (order_segments.readings())
-        row("order by segment", num(order_segments.segments()) + " segments, " + num(order_segments.readings()) +
-                                    " read whole, " + num(order_segments.mismatches()) + " differ from the rest");
+        row("order by segment", num(order_segments.segments()) + " segments, " +
+                                    num(order_segments.readings()) + " read whole, " +
+                                    num(order_segments.mismatches()) + " differ from the rest");
     else if (processes > 1 && scenario == "fanout")
         row("order by segment", "not compared: no receiver read a segment whole");
     if (foreign) row("from other processes", num(foreign));

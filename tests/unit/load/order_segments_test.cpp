@@ -43,11 +43,12 @@ TEST_CASE("about one line in 128 is a marker") {
     CHECK(markers < 100'000 / 128 * 2);
 }
 
-TEST_CASE("receivers that started and stopped reading at different moments agree on the segments they read whole") {
+TEST_CASE(
+    "receivers that started and stopped reading at different moments agree on the segments they read whole") {
     const auto order = total_order(20'000);
     OrderSegments a, b;
-    read(order, 0, 20'000, a);     // process a: logged in before anything was sent
-    read(order, 0, 19'000, a);     // ... one that stopped reading early
+    read(order, 0, 20'000, a);      // process a: logged in before anything was sent
+    read(order, 0, 19'000, a);      // ... one that stopped reading early
     read(order, 3'000, 20'000, b);  // process b started later: it missed a prefix
     read(order, 7'777, 15'000, b);
     CHECK(a.mismatches() == 0);
