@@ -15,7 +15,7 @@
 #   NODES=3 PROCS=3 scripts/scale-cluster.sh 50000
 #   scripts/scale-cluster.sh 3000            a small try
 # Environment: NODES (3), PROCS (the fewest under FD_LIMIT that divide N), FD_LIMIT
-# (19999), CONNECT_RATE (5000 connections/s over all processes), HOLD (10 s;
+# (19999), CONNECT_RATE (5000 connections/s over all processes), HOLD (30 s;
 # it must also cover the gap between the processes' ends of login, or the
 # late ones' clients miss the early ones' message), LOGIN_WAIT (900 s),
 # DRAIN (120 s), PORT_BASE (15900: node K on PORT_BASE+K), REDIS_DB (11: a
@@ -34,7 +34,7 @@ build=${2:-build}
 nodes=${NODES:-3}
 fd_limit=${FD_LIMIT:-19999}
 rate=${CONNECT_RATE:-5000}
-hold=${HOLD:-10}
+hold=${HOLD:-30}
 login_wait=${LOGIN_WAIT:-900}
 drain=${DRAIN:-120}
 port_base=${PORT_BASE:-15900}
@@ -128,6 +128,7 @@ login_s = max((r["login_s"] for r in rs), default=0)
 got = sum(r["delivered"] + r["foreign"] for r in rs)  # the procs messages, each owed to every client
 owed = len(rs) * logged
 print(f"clients            {logged} of {n} logged in over {nodes} nodes by {len(rs)} of {procs} processes, login phase {login_s:.1f} s (slowest process)")
+print(f"  per process      login phase " + ", ".join(f"{r['login_s']:.1f}" for r in rs) + " s (their spread must stay under HOLD)")
 print(f"final messages     {len(rs)} (one per process, each from one client): {got} of {owed} deliveries owed, {max(owed - got, 0)} missing")
 for k in range(nodes):
     per = (held[k] - before[k]) * 1024 / on_node[k] if on_node[k] else 0
