@@ -25,6 +25,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=ports.sh
+. "$root/scripts/ports.sh"
 build=${1:-${BUILD:-build}}
 runs=${RUNS:-3}
 dur=${DUR:-8}
@@ -64,13 +66,7 @@ if [[ $(nproc) -ge 2 ]] && command -v taskset > /dev/null; then srv_cpu=(taskset
 
 pids=()  # the server side: chatd, then stunnel when there is one
 stop_server() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
+  stop_children "${pids[@]}"
   pids=()
 }
 trap stop_server EXIT INT TERM

@@ -10,7 +10,8 @@
 # Then chatd alone: storage (scripts/bench-storage.sh, SKIP_STORAGE=1 skips it),
 # accounts (scripts/bench-auth.sh, about 15-20 minutes more, SKIP_AUTH=1 skips it)
 # and TLS (scripts/bench-tls.sh: native TLS against plain TCP and stunnel4, about
-# 8-10 minutes more, SKIP_TLS=1 skips it).
+# 8-10 minutes more, SKIP_TLS=1 skips it), and the cluster (scripts/bench-cluster.sh:
+# one chatd against 1, 2 and 3 nodes, 10-15 minutes more, SKIP_CLUSTER=1 skips it).
 # Server and load run on different CPUs (taskset) when there are two or more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -232,4 +233,8 @@ fi
 # TLS: saturation and fixed load over native TLS, plain TCP and stunnel4; idle RSS per TLS connection; handshakes/s.
 if [[ "${SKIP_TLS:-0}" != 1 ]]; then
   RUNS=$RUNS QUICK=$QUICK scripts/bench-tls.sh "$BUILD" || echo "bench: TLS figures failed" >&2
+fi
+# Cluster: the standard scenarios on one chatd and on 1, 2 and 3 nodes; Redis's CPU and calls per message.
+if [[ "${SKIP_CLUSTER:-0}" != 1 ]]; then
+  RUNS=$RUNS DURATION=$DUR WARM=$WARM STORM=$STORM scripts/bench-cluster.sh "$BUILD" || echo "bench: cluster figures failed" >&2
 fi

@@ -1,4 +1,5 @@
-# Sourced by scripts/db.sh and scripts/redis.sh: loopback ports for private servers, and stopping them.
+# Sourced by scripts/db.sh, scripts/redis.sh and the bench scripts: loopback ports for private
+# servers, and stopping them.
 
 # True when 127.0.0.1:$1 can be bound, as a server binds it (SO_REUSEADDR:
 # connections of a previous run in TIME_WAIT do not count).
@@ -29,4 +30,16 @@ stop_and_wait() {
   done
   echo "$name: pid $pid did not stop in $secs s, killing it" >&2
   kill -KILL "$pid" 2>/dev/null || true
+}
+
+# stop_children PID...: SIGTERM to each of these children of the calling shell, SIGKILL to any
+# still there 10 s later, and reaps them. Only the PIDs given: others run processes of the same names.
+stop_children() {
+  local p
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "$@"; do
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
 }

@@ -25,6 +25,7 @@
 #include "load/auth_storm.hpp"
 #include "load/dial.hpp"
 #include "load/irc_line.hpp"
+#include "load/order_segments.hpp"
 #include "load/payload.hpp"
 #include "load/tls.hpp"
 #include "net/fd.hpp"
@@ -73,6 +74,7 @@ struct Client {
     // same sequence have the same (count, hash), whatever node they are on.
     std::uint64_t order_hash = 14695981039346656037ull;
     std::uint64_t order_count = 0;
+    OrderSegments::Reader segments;  // fanout: every process's MSG lines, read while logged in
 };
 
 class Engine {
@@ -219,6 +221,7 @@ void Engine::start(Client& c, std::uint64_t now) {
     c.writable = false;
     c.read_wants_write = c.write_wants_read = false;
     c.echoes_owed = 0;
+    c.segments = {};  // a new connection reads from its own first marker on
     ++c.gen;
     c.started_ns = now;
     net::Fd fd = dialer_.dial(c.idx);
@@ -437,11 +440,16 @@ void Engine::chat_line(Client& c, std::string_view line, std::uint64_t now) {
         // logged in, so each receiver is owed all of them; other processes' are not.
         const auto p = decode_payload(line.substr(line.find(" :") == std::string_view::npos ? line.size()
                                                                                             : line.find(" :") + 2));
-        if (p && p->run == opt_.run) {
-            std::uint64_t h = 14695981039346656037ull;  // FNV-1a of the line, then chained
-            for (unsigned char ch : line) h = (h ^ ch) * 1099511628211ull;
-            c.order_hash = (c.order_hash ^ h) * 1099511628211ull;
-            ++c.order_count;
+        if (p) {
+            const std::uint64_t h = line_hash(line);
+            if (p->run == opt_.run) {
+                c.order_hash = (c.order_hash ^ h) * 1099511628211ull;  // chained
+                ++c.order_count;
+            }
+            // Every process's lines, but not the history replayed before END HIST: other
+            // processes' messages may be sent while this receiver logs in.
+            if (opt_.scenario == Scenario::Fanout && c.st == St::Ready)
+                c.segments.read(h, res_.order_segments);
         }
     }
     if (verb == "MSG" || verb == "PRIV") {
@@ -706,7 +714,7 @@ void Engine::tick(std::uint64_t now) {
             }
             break;
         case Phase::Drain: {
-            bool done = unique_ >= res_.expected;
+            bool done = unique_ >= res_.expected && res_.foreign >= opt_.expect_foreign;
             if (cycling()) {
                 done = std::all_of(clients_.begin(), clients_.end(),
                                    [](const Client& c) { return c.st == St::Off; });

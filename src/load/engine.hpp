@@ -32,6 +32,9 @@ struct Options {
     double connect_rate = 0;      // connections started per second in the login phase; 0 = all at once
     double login_wait = 60;       // seconds allowed for every client to log in
     double drain = 5;             // seconds allowed for owed deliveries after the load stops
+    // The drain also waits for this many deliveries of other processes' messages (several
+    // chat-load processes against one server, each owed the others' messages too).
+    std::uint64_t expect_foreign = 0;
     std::uint32_t churn_msgs = 3;
     std::string channel = "#bench";
     AuthPhase auth_phase = AuthPhase::Both;

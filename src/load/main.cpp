@@ -100,6 +100,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--drain", opt.drain, "seconds allowed for owed deliveries after the load stops")
         ->capture_default_str();
+    app.add_option("--expect-foreign", opt.expect_foreign,
+                   "the drain also waits for this many deliveries of other processes' messages (e.g. idle "
+                   "over scripts/loadtest.sh -k K: (K-1) x clients)")
+        ->capture_default_str();
     app.add_option("--churn-msgs", opt.churn_msgs, "churn: messages per session")->capture_default_str();
     app.add_option("--channel", opt.channel, "irc: the channel")->capture_default_str();
     app.add_option("--auth-phase", opt.auth_phase,

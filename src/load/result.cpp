@@ -140,6 +140,7 @@ void Result::merge(const Result& o) {
     if (o.measured_s > measured_s) measured_s = o.measured_s;
     if (o.login_s > login_s) login_s = o.login_s;
     if (o.register_s > register_s) register_s = o.register_s;
+    order_segments.merge(o.order_segments);
     latency.merge(o.latency);
     login_latency.merge(o.login_latency);
 }
@@ -157,6 +158,8 @@ std::string Result::to_json() const {
     each_time(*this, [&](const char* k, const double& v) {
         out += "  \"" + std::string(k) + "\": " + fmt_double(v) + ",\n";
     });
+    out += "  \"order_segment_mismatches\": " + std::to_string(order_segments.mismatches()) + ",\n";
+    out += "  \"order_segments\": " + order_segments.to_json() + ",\n";
     hist_json(out, "latency_ns", latency);
     out += ",\n";
     hist_json(out, "login_latency_ns", login_latency);
@@ -185,6 +188,10 @@ std::optional<Result> Result::from_json(std::string_view text) {
         }
         if (key == "proto") {
             r.proto = unquote(value);
+            continue;
+        }
+        if (key == "order_segments") {
+            if (!r.order_segments.parse(value)) return std::nullopt;
             continue;
         }
         if (key == "latency_ns") {
@@ -257,6 +264,12 @@ std::string Result::table() const {
     row("deliveries", num(delivered) + " of " + num(expected) + " expected, " + num(missing()) +
                           " missing, " + num(duplicates) + " dup, " + num(reordered) + " out of order");
     if (order_mismatches) row("order", num(order_mismatches) + " receivers saw another order than the rest");
+    if (order_segments.readings())
+        row("order by segment", num(order_segments.segments()) + " segments, " +
+                                    num(order_segments.readings()) + " read whole, " +
+                                    num(order_segments.mismatches()) + " differ from the rest");
+    else if (processes > 1 && scenario == "fanout")
+        row("order by segment", "not compared: no receiver read a segment whole");
     if (foreign) row("from other processes", num(foreign));
     if (measured_s > 0) row("delivered/s", fmt_double(deliveries_per_s()));
     if (latency.count()) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "load/histogram.hpp"
+#include "load/order_segments.hpp"
 
 namespace chat::load {
 
@@ -46,6 +47,10 @@ struct Result {
     std::uint64_t measured_deliveries = 0;  // deliveries of messages sent inside the measured window
     std::uint64_t foreign_measured = 0;     // foreign deliveries of messages sent inside that window
 
+    // fanout: what every receiver of every process read, segment by segment (order_segments.hpp);
+    // compared across processes by merge().
+    OrderSegments order_segments;
+
     Histogram latency;        // send -> receive, ns, measured window only
     Histogram login_latency;  // connect() -> logged in, ns (auth: retries included)
 
@@ -58,11 +63,12 @@ struct Result {
     }
     // Every delivery owed arrived once and in order, every client logged in.
     bool ok() const noexcept {
-        return missing() == 0 && duplicates == 0 && reordered == 0 && order_mismatches == 0 && login_failures == 0;
+        return missing() == 0 && duplicates == 0 && reordered == 0 && order_mismatches == 0 &&
+               order_segments.mismatches() == 0 && login_failures == 0;
     }
 
     // Adds another process's result of the same scenario (counts add, histograms merge,
-    // times take the longest).
+    // times take the longest, order segments are pooled so that ok() compares them across processes).
     void merge(const Result& o);
 
     std::string to_json() const;

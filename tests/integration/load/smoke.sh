@@ -76,6 +76,31 @@ if r["registered"] != 20 or r["account_logins"] != 20:
     sys.exit("smoke: auth: %d registered, %d logins of 20" % (r["registered"], r["account_logins"]))
 PY
 
+if [[ $tls == 0 ]]; then
+  # Two processes, the second logging in while the first already sends: --merge compares the
+  # order the receivers of both saw (segments at marker lines), and some segments were read
+  # whole by all 200 receivers.
+  echo "== two chat-load processes, one order across them"
+  "$load" "${common[@]}" --run SmokeA --json-file "$tmp/a.json" -s fanout -c 100 --senders 10 -r 1000 -d 3 \
+    --warmup 0.5 > /dev/null &
+  a_pid=$!
+  sleep 1
+  "$load" "${common[@]}" --run SmokeB --src 127.0.2.1 --json-file "$tmp/b.json" -s fanout -c 100 --senders 10 \
+    -r 1000 -d 1.5 --warmup 0.2 > /dev/null
+  wait "$a_pid"
+  "$load" --merge "$tmp/a.json" "$tmp/b.json" --json > "$tmp/merged.json"
+  python3 - "$tmp/merged.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+readers = {}
+for marker, content, n in r["order_segments"]:
+    readers[marker] = readers.get(marker, 0) + n
+if r["order_segment_mismatches"] or max(readers.values(), default=0) < 200:
+    sys.exit("smoke: across processes: %d segment readings differ, at most %d receivers on one segment" %
+             (r["order_segment_mismatches"], max(readers.values(), default=0)))
+PY
+fi
+
 if [[ $tls == 1 ]]; then
   # A certificate chat-load must refuse: the system store does not know the private CA, and
   # the certificate is for localhost, not chat.example.org. Nothing may get through.
