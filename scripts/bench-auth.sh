@@ -8,7 +8,10 @@
 #     (chat-load -s fanout, open loop) with and without ACCOUNTS account
 #     logins arriving at once from a second chat-load process, which starts
 #     when the fan-out's measured window does. Hashing runs on chatd's auth
-#     threads, so the fan-out should not see it beyond the run-to-run spread.
+#     threads, so the fan-out should not see it beyond the run-to-run spread;
+#     and, as the control that tells hashing from the rest of a login (the
+#     JOIN to everyone, the roster, the storage), the same fan-out while
+#     ACCOUNTS guests (no password) log in at once.
 # Each of RUNS rounds starts one chatd at the default password cost,
 # registers ACCOUNTS accounts (they live in chatd's memory), runs the
 # fan-out quiet and with the login storm (the order alternates between
@@ -82,6 +85,12 @@ fanout_case() {  # fanout_case quiet|storm ROUND TAG: one fan-out run, a CSV row
     sleep $((warmup + 1))
     auth login "$tag" "$tmp/s.json"
     storm_row=$(json "$tmp/s.json" "'%g,%d,%d,%d,%d' % (r['login_s'], r['account_logins'], r['login_latency_ns']['p50'], r['login_latency_ns']['p99'], r['auth_busy'])")
+  elif [[ $mode == guests ]]; then
+    sleep $((warmup + 1))
+    "${load_cpu[@]}" "$load" -H 127.0.0.1 -p "$port" -q -s idle -c "$accounts" -d 1 --warmup 0 --run "G$tag" \
+      --login-wait 600 --json-file "$tmp/g.json" > "$tmp/g.out" 2>&1 ||
+      { echo "bench-auth: the guest logins failed:" >&2; tail -5 "$tmp/g.out" >&2; }
+    storm_row=$(json "$tmp/g.json" "'%g,%d,%d,%d,0' % (r['login_s'], r['logged_in'], r['login_latency_ns']['p50'], r['login_latency_ns']['p99'])")
   fi
   wait "$fpid" || echo "bench-auth: the fan-out reported a failure (see missing)" >&2
   echo "$mode,$r,$(json "$tmp/f.json" "'%d,%d,%d,%d,%d' % (r['latency_ns']['p50'], r['latency_ns']['p99'], r['latency_ns']['p99.9'], r['latency_ns']['max'], r['missing'])"),$storm_row" >> "$csv"
@@ -98,7 +107,7 @@ for r in $(seq "$runs"); do
   auth register "$tag" "$tmp/reg.json"
   echo "register,$r,$(json "$tmp/reg.json" "'%g,%d' % (r['register_s'], r['registered'])")" >> "$tmp/reg.csv"
   # Alternate which case comes first, so a drift over the round does not favour one.
-  if (( r % 2 )); then order=(quiet storm); else order=(storm quiet); fi
+  if (( r % 2 )); then order=(quiet storm guests); else order=(guests storm quiet); fi
   for mode in "${order[@]}"; do fanout_case "$mode" "$r" "$tag"; done
   echo "== round $r: $accounts logins at once, nothing else running" >&2
   auth login "$tag" "$tmp/alone.json"
@@ -133,13 +142,17 @@ print("%-58s %s" % ("  login latency p50 / p99 (s)", cell([int(x[4]) / 1e9 for x
 print("%-58s %s" % ("  ERROR unavailable answered (retried)", cell([int(x[6]) for x in alone], "{:.0f}")))
 print()
 print("fan-out: %s clients, %s msg/s, latency in ms" % (clients, rate))
-print("%-20s %-26s %-26s" % ("", "quiet", "%s logins at once" % accounts))
+cases = (("quiet", "quiet"), ("storm", "%s account logins" % accounts), ("guests", "%s guest logins" % accounts))
+print("%-20s" % "" + "".join(" %-26s" % label for _, label in cases))
+def line(label, cells):
+    print("%-20s" % label + "".join(" %-26s" % c for c in cells))
 for key, label in (("p50_ns", "p50"), ("p99_ns", "p99"), ("p999_ns", "p99.9"), ("max_ns", "max")):
-    print("%-20s %-26s %-26s" % (label, cell(col("quiet", key, 1e6)), cell(col("storm", key, 1e6))))
-print("%-20s %-26s %-26s" % ("missing", cell(col("quiet", "missing"), "{:.0f}"), cell(col("storm", "missing"), "{:.0f}")))
-print("%-20s %-26s %-26s" % ("storm: logins/s", "", cell([float(r["logins"]) / float(r["storm_s"]) for r in rows if r["case"] == "storm" and r["storm_s"]], "{:.1f}")))
-print("%-20s %-26s %-26s" % ("storm: seconds", "", cell(col("storm", "storm_s"), "{:.1f}")))
-print("%-20s %-26s %-26s" % ("storm: login p99 s", "", cell(col("storm", "login_p99_ns", 1e9))))
-print("%-20s %-26s %-26s" % ("storm: unavailable", "", cell(col("storm", "busy"), "{:.0f}")))
+    line(label, [cell(col(c, key, 1e6)) for c, _ in cases])
+line("missing", [cell(col(c, "missing"), "{:.0f}") for c, _ in cases])
+rate_of = lambda c: cell([float(r["logins"]) / float(r["storm_s"]) for r in rows if r["case"] == c and r["storm_s"]], "{:.1f}")
+line("logins/s", ["", rate_of("storm"), rate_of("guests")])
+line("logins: seconds", ["", cell(col("storm", "storm_s"), "{:.1f}"), cell(col("guests", "storm_s"), "{:.1f}")])
+line("login p99 s", ["", cell(col("storm", "login_p99_ns", 1e9)), cell(col("guests", "login_p99_ns", 1e9))])
+line("unavailable", ["", cell(col("storm", "busy"), "{:.0f}"), ""])
 PY
 echo "raw: $csv (+ .register .alone .pool)" >&2
