@@ -3,7 +3,6 @@
 // scripts' meaning: claims across nodes and case, one order for every node,
 // release by compare-and-delete, a lapsed node declared gone once, a clean
 // leave. Each case starts from an empty database 10.
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <hiredis/hiredis.h>
 

@@ -2,7 +2,6 @@
 // CHATD_REDIS (redis://HOST:PORT) and CHATD_CLUSTER_PASSWORD, as
 // `eval "$(scripts/redis.sh env)"` sets them. Exit 77 (skipped) without them.
 // Keys live under a per-run prefix in database 9, so runs do not meet.
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
