@@ -196,7 +196,7 @@ for case, what in (("saturation", "100 clients, W=16"), ("fixed", "500 clients, 
                 (case, "xread_per_msg", "    XREAD/message", 1, "{:.2f}")]
 metrics += [("storm", "login_s", "storm: seconds to log all in", 1, "{:.2f}"),
             ("storm", "logged_in", "  clients logged in", 1, "{:,.0f}")]
-w = 26
+w = 34  # "3,818,240 (3,634,080-3,942,400)" and a space
 print("\n%-46s" % "median (min-max)" + "".join("%-*s" % (w, name(s)) for s in setups))
 for case, key, label, div, f in metrics:
     if not any(r["case"] == case for r in rows): continue
@@ -207,7 +207,7 @@ for case, key, label, div, f in metrics:
             line += "%-*s" % (w, "-"); continue
         cell = f.format(statistics.median(v))
         if len(v) > 1: cell += " (" + f.format(min(v)) + "-" + f.format(max(v)) + ")"
-        line += "%-*s" % (w, cell)
+        line += "%-*s" % (w, cell + " ")
     print(line)
 bad = [r for r in rows if r["ok"] != "True"]
 print("\nevery run ok (all delivered once, in one order, all logged in)" if not bad else
