@@ -1,6 +1,7 @@
 // The chat core's per-connection state, shared by the files of the core
-// (core.cpp: sessions and commands; core_paced.cpp: replies paced to the
-// reader). Not part of the core's interface.
+// (core.cpp: sessions and logins; core_commands.cpp: what a user's lines do;
+// core_timers.cpp: timeouts and keepalive; core_paced.cpp: replies paced to
+// the reader; core_accounts.cpp, core_cluster.cpp). Not part of the core's interface.
 #pragma once
 
 #include <memory>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "proto/framer.hpp"
+#include "proto/names.hpp"
 #include "server/core.hpp"
 
 namespace chat::server {
@@ -65,5 +67,17 @@ struct ChatCore::Session {
 // "HIST <time> <from> <to> :<text>", `<to>` `*` for a public message: the one
 // formatting of a stored message, for the recent history and for /historial.
 void append_hist_line(std::string& out, const StoredMessage& m);
+
+// A nickname as typed, as a line's parameter: `?` when it cannot be one.
+inline std::string_view param_or_q(std::string_view s) {
+    return proto::is_param(s) ? s : std::string_view("?");
+}
+
+// One stored message's HIST line, shared by every reader of the recent history.
+inline std::shared_ptr<const std::string> hist_line(const StoredMessage& m) {
+    auto line = std::make_shared<std::string>();
+    append_hist_line(*line, m);
+    return line;
+}
 
 }  // namespace chat::server
