@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdarg>
@@ -25,9 +26,12 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::Info)};
 constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
 
-// The writer hands at most this much to one write(2): a blocking write to a pipe
-// returns only when all of it is in, and the ring space is freed only then.
-constexpr std::size_t kMaxBatch = 64 * 1024;
+// The writer hands at most this much to one write(2), ending at a line's end: a
+// write of up to PIPE_BUF bytes to a pipe is atomic, so a reader never finds half
+// a line, not even when the process exits while the writer waits on a stuck pipe.
+// (A bigger write fills whatever room the pipe has and blocks for the rest.)
+constexpr std::size_t kMaxBatch = PIPE_BUF;
+static_assert(kLogMaxLine <= kMaxBatch, "a whole line fits in one atomic write");
 constexpr auto kExitFlush = std::chrono::seconds(1);
 
 std::atomic<int> g_format{static_cast<int>(LogFormat::Text)};
@@ -201,6 +205,9 @@ void Logger::run() {
         }
         const std::size_t at = static_cast<std::size_t>(begin % kLogRingBytes);
         std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(end - begin), kMaxBatch);
+        std::size_t whole = n;  // back to the last line's end in [begin, begin + n)
+        while (whole > 0 && ring[(at + whole - 1) % kLogRingBytes] != '\n') --whole;
+        if (whole > 0) n = whole;
         iovec iov[2];
         int cnt = 1;
         iov[0].iov_base = ring + at;
