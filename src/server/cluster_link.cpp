@@ -312,7 +312,7 @@ void ClusterLink::resync_from_snapshot() {
         e.node = u.node;
         e.nick = u.nick;
         e.arg = std::move(arg);
-        e.id = kind == ClusterEvent::Kind::Join ? u.id : 0;
+        e.id = kind == ClusterEvent::Kind::Status ? 0 : u.id;
         e.local = u.node == options_.node;
         sink_.on_event(e);
     };
@@ -389,6 +389,10 @@ void ClusterLink::entries(ClusterTime, const std::vector<std::pair<std::uint64_t
         last_seq_ = seq;
         for (auto& e : parse_entry(seq, text)) {
             e.local = e.node == options_.node;
+            if (e.kind == ClusterEvent::Kind::Part) {  // who it was, for the core: the table forgets it now
+                const auto it = users_.find(proto::fold_nick(e.nick));
+                if (it != users_.end() && it->second.node == e.node) e.id = it->second.id;
+            }
             apply(e);
             sink_.on_event(e);
         }

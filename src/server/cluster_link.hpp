@@ -43,7 +43,7 @@ struct ClusterEvent {
     std::string nick;  // Join/Part/Status: the user; Message/Private: the sender
     std::string to;    // Private: the recipient
     std::string arg;   // Join/Status: the status; Part: the reason; Message/Private: the text
-    std::int64_t id = 0;  // Join: the user id; Message/Private: the message id the origin chose
+    std::int64_t id = 0;  // Join, Part: the user id (0 if unknown); Message/Private: the message id the origin chose
     bool local = false;   // the origin is this node
 };
 

@@ -183,6 +183,9 @@ void ChatCore::cluster_presence(const ClusterEvent& e) {
         }
         case ClusterEvent::Kind::Part:
             if (own && own->state == State::Active) except = own->id;  // declared gone while here: back soon
+            // Its node ends the session in its next batch; a /perfil here must not wait for that.
+            if (!e.local && e.id != 0)
+                (void)storage_.write(SessionEndEvent{0, e.id, now_s(), e.arg});
             scratch_.clear();
             append_line(scratch_, "PART", {e.nick}, e.arg);
             break;
@@ -190,6 +193,9 @@ void ChatCore::cluster_presence(const ClusterEvent& e) {
             if (own && own->state == State::Active) {
                 own->user.status = e.arg;
                 storage_.write(StatusEvent{own->user.id, own->user.status});
+            } else if (const ClusterUser* u = e.local ? nullptr : cluster_->find(key);
+                       u && u->id != 0) {
+                (void)storage_.write(StatusEvent{u->id, e.arg});  // as for a Part: read here, written here
             }
             scratch_.clear();
             append_line(scratch_, "STATUS", {e.nick, e.arg});
@@ -218,7 +224,7 @@ void ChatCore::cluster_message(const ClusterEvent& e) {
         if (e.kind != ClusterEvent::Kind::Message) ++messages_private_;
     }
     if (e.kind == ClusterEvent::Kind::Message) {
-        if (!e.local && !online_.empty()) store_delivered(e, 0);
+        if (!e.local) store_delivered(e, 0);
         scratch_.clear();
         append_line(scratch_, "MSG", {e.nick}, e.arg);
         deliver_to_all(scratch_);

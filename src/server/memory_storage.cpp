@@ -89,7 +89,7 @@ bool MemoryStorage::write(StorageEvent ev) {
         messages_.push_back(Msg{m->id, m->time, m->from, m->to, std::move(m->body)});
         if (messages_.size() > max_messages_) messages_.pop_front();
     } else if (auto* e = std::get_if<SessionEndEvent>(&ev)) {
-        if (UserRecord* u = by_id(e->user)) u->last_seen = e->time;
+        if (UserRecord* u = by_id(e->user)) u->last_seen = std::max(u->last_seen, e->time);
     } else if (auto* st = std::get_if<StatusEvent>(&ev)) {
         if (UserRecord* u = by_id(st->user)) u->status = st->status;
     }

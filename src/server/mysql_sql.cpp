@@ -78,9 +78,11 @@ std::vector<std::string> batch_statements(std::span<const StorageEvent> events) 
             row_start(starts, "INSERT INTO sessions (id, user_id, login_at, address) VALUES ");
             starts += num(s->session) + ',' + num(s->user) + ',' + num(s->time) + ',' + quote(s->address) + ')';
         } else if (const auto* e = std::get_if<SessionEndEvent>(&ev)) {
-            row_start(ends, "INSERT INTO sessions (id, user_id, login_at, logout_at, reason) VALUES ");
-            ends += num(e->session) + ',' + num(e->user) + ',' + num(e->time) + ',' + num(e->time) + ',' +
-                    quote(e->reason) + ')';
+            if (e->session != 0) {
+                row_start(ends, "INSERT INTO sessions (id, user_id, login_at, logout_at, reason) VALUES ");
+                ends += num(e->session) + ',' + num(e->user) + ',' + num(e->time) + ',' + num(e->time) + ',' +
+                        quote(e->reason) + ')';
+            }
             last_seen[e->user] = e->time;
         } else if (const auto* st = std::get_if<StatusEvent>(&ev)) {
             statuses[st->user] = &st->status;
@@ -106,7 +108,8 @@ std::vector<std::string> batch_statements(std::span<const StorageEvent> events) 
         out.push_back(std::move(sql));
     };
     case_update("status", statuses, [](const std::string* s) { return quote(*s); });
-    case_update("last_seen", last_seen, [](UnixTime t) { return num(t); });
+    // Never back: in a cluster the end of a session may also come late from another node.
+    case_update("last_seen", last_seen, [](UnixTime t) { return "GREATEST(COALESCE(last_seen, 0), " + num(t) + ")"; });
     return out;
 }
 

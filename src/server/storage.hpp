@@ -155,7 +155,9 @@ struct SessionStartEvent {
     UnixTime time;
     std::string address;
 };
-struct SessionEndEvent {  // also sets the user's last_seen = time
+// Also sets the user's last_seen = time. Session 0: a session of another
+// cluster node, ended there; only the user's last_seen is written here.
+struct SessionEndEvent {
     std::int64_t session;
     UserId user;
     UnixTime time;

@@ -8,12 +8,14 @@ ends each connection with a TLS close_notify.
 
 With CHATD_IT_CLUSTER set (a comma-separated list of Redis database numbers the
 run may flush; the Redis is CHATD_REDIS, its password CHATD_CLUSTER_PASSWORD),
-every Server is a cluster instead: 3 chatd nodes on one of those databases (each
-with its own memory storage: ids, profiles and history are per node), and each
-client a test connects goes to the next node in turn. A test about one process
-is marked single_server(), one that needs shared storage shared_storage_only(),
-one a cluster still fails cluster_deviation(); the cluster run skips them and
-says why. Without CHATD_REDIS a cluster run exits 77 (skipped).
+every Server is a cluster instead: 3 chatd nodes on one of those databases, and
+each client a test connects goes to the next node in turn. With CHATD_DB set as
+well the nodes share a fresh database on that MariaDB, as a deployed cluster
+does; without it each keeps its own memory storage (ids, profiles and history
+per node). A test about one process is marked single_server(), one that needs
+shared storage shared_storage_only(), one a cluster still fails
+cluster_deviation(); the cluster run skips them (shared_storage_only ones only
+without CHATD_DB) and says why. Without CHATD_REDIS a cluster run exits 77.
 
 Every byte any client receives goes through check_line() (wire_check.py): the server must never
 send a control character (C0 other than TAB and the LF that ends a line, DEL,
@@ -44,6 +46,7 @@ CLUSTER_DBS = [int(x) for x in os.environ.get("CHATD_IT_CLUSTER", "").replace(",
 CLUSTER = bool(CLUSTER_DBS)
 CLUSTER_NODES = 3
 REDIS = os.environ.get("CHATD_REDIS", "")
+CLUSTER_SHARED_DB = CLUSTER and bool(os.environ.get("CHATD_DB"))
 _dbs_in_use = set()
 
 
@@ -106,9 +109,10 @@ def single_server(why):
 
 def shared_storage_only(why):
     """Marks a test that needs the nodes to share their storage (accounts, profiles, history, user
-    ids); a cluster run, whose nodes each keep their own memory storage, skips it and says why."""
+    ids); a cluster run without CHATD_DB, whose nodes each keep their own memory storage, skips it
+    and says why."""
     def mark(test):
-        test.single_server = f"needs storage shared by the nodes (each has its own memory storage): {why}"
+        test.shared_storage = f"needs storage shared by the nodes (CHATD_DB is unset: each has memory storage): {why}"
         return test
     return mark
 
@@ -252,6 +256,8 @@ class Server:
         self.clients = []
         self.nodes = []
         self.db = None
+        self.shared = None  # the nodes' MariaDB database (CLUSTER_SHARED_DB)
+        self.journals = []
         self.turn = 0
         if CLUSTER:
             check(not port, "a fixed port in a cluster run (mark the test single_server)")
@@ -261,10 +267,18 @@ class Server:
             _dbs_in_use.add(self.db)
             url = f"{REDIS}/{self.db}"
             redis_cli(url, "FLUSHDB")
+            if CLUSTER_SHARED_DB:
+                sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "db"))
+                import dbtool  # a fresh database on the CHATD_DB server
+                self.shared = dbtool.Database()
             for i in range(CLUSTER_NODES):
+                storage = []
+                if self.shared:
+                    self.journals.append(os.path.join(tempfile.gettempdir(), f"{self.shared.name}-n{i + 1}.journal"))
+                    storage = ["--db", self.shared.url, "--journal", self.journals[-1]]
                 self.nodes.append(None)  # a node that fails to start leaves the others to clean up
-                self.nodes[i] = _Node(chatd, [*extra, "--cluster", url, "--node-name", f"n{i + 1}"], 0, bind, nofile,
-                                      env_extra, journal, tag=f"n{i + 1}-")
+                self.nodes[i] = _Node(chatd, [*extra, *storage, "--cluster", url, "--node-name", f"n{i + 1}"], 0, bind,
+                                      nofile, env_extra, journal, tag=f"n{i + 1}-")
         else:
             self.nodes.append(None)
             self.nodes[0] = _Node(chatd, extra, port, bind, nofile, env_extra, journal)
@@ -357,6 +371,14 @@ class Server:
             try:
                 os.unlink(n.log.name)
             except (OSError, AttributeError):
+                pass
+        if self.shared:
+            self.shared.drop()
+            self.shared = None
+        for j in self.journals:
+            try:
+                os.unlink(j)
+            except OSError:
                 pass
 
     def connect(self, nick=None, **kw):
@@ -599,8 +621,9 @@ def run(tests):
             print(f"SKIP {t.__name__} over TLS: {t.plain_only}", flush=True)
             skipped += 1
             continue
-        if CLUSTER and getattr(t, "single_server", None):
-            print(f"SKIP {t.__name__} in a cluster: {t.single_server}", flush=True)
+        why = getattr(t, "single_server", None) or (not CLUSTER_SHARED_DB and getattr(t, "shared_storage", None))
+        if CLUSTER and why:
+            print(f"SKIP {t.__name__} in a cluster: {why}", flush=True)
             skipped += 1
             continue
         t0 = time.monotonic()

@@ -31,10 +31,6 @@ def register(srv, nick, password):
     c.read_to_eof()
 
 
-# Run by hand against a cluster sharing a MariaDB, this fails: b logs in as Ana on one node, sends
-# /salir and gets its BYE and the close, and c at once sends "ana" to another node: ERROR nick-in-use.
-# The BYE goes out before the release of the nickname has been through the order, so for that
-# moment the nickname is still claimed; on one server it is free once the BYE is sent.
 @H.shared_storage_only("an account is a record in storage")
 def test_register_login_wrong_change(chatd):
     srv = server(chatd)

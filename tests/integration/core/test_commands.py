@@ -155,10 +155,6 @@ def profile_fields(line, nick):
     return f
 
 
-# Run by hand against a cluster sharing a MariaDB, this fails: Bob's /estado and his PART have
-# reached ana, but her /perfil bob (read on her node) shows the status from before, because Bob's
-# node writes it to storage up to a --db-flush-ms batch later. A deviation from "statuses ... are
-# the same on every node" for a moment; a sleep of 1.5 s before the /perfil hides it.
 @H.shared_storage_only("/perfil reads the user's record")
 def test_profile(chatd):
     srv = H.Server(chatd)
@@ -197,11 +193,6 @@ def test_profile(chatd):
     srv.finish()
 
 
-# Run by hand against a cluster sharing a MariaDB, this fails: Bob has received every message,
-# but his /historial (read on his node) holds only his own, because each message is stored by its
-# origin's node up to a --db-flush-ms batch later. A deviation from "history is the same on every
-# node" for a moment (one server answers a /historial after the writes queued before it); a sleep
-# of 1.5 s before the first /historial hides it.
 @H.shared_storage_only("/historial reads the stored messages")
 def test_history(chatd):
     srv = H.Server(chatd)

@@ -256,18 +256,49 @@ TEST_CASE("cluster core: a quit whose release is out when the server stops still
 
 TEST_CASE("cluster core: messages of other nodes delivered here are stored here too, under their id") {
     ClusterRig r;
-    CHECK(r.h.storage.message_count() == 0);
-    r.log({{11, "M n2 77 Bob nadie lo oye"}});  // no user here: nothing to read it back
-    CHECK(r.h.storage.message_count() == 0);
+    r.log({{11, "M n2 77 Bob antes de ana"}});  // stored though nobody is here: someone may log in and ask
+    CHECK(r.h.storage.message_count() == 1);
     ConnId a = r.login("ana", 12);
     r.h.lines(a);
     r.log({{13, "M n2 78 Bob hola"}, {14, "R n2 79 Bob ana psst"}, {15, "R n2 80 Bob zoe no es para ti"}});
-    CHECK(r.h.storage.message_count() == 2);  // the public one and the private one to ana
+    CHECK(r.h.storage.message_count() == 3);  // and the public one and the private one to ana, not zoe's
     CHECK(r.h.lines(a) == V{"MSG Bob :hola", "PRIV Bob ana :psst"});
     r.h.feed(a, "/historial 5\n");
     auto hist = r.h.lines(a);  // (Bob is a user of the shared storage; this one is of memory: "?")
-    REQUIRE(hist.size() == 3);
-    CHECK(hist[0].find(" :hola") != std::string::npos);
-    CHECK(hist[1].find(" ana :psst") != std::string::npos);
-    CHECK(hist[2] == "END HIST 2");
+    REQUIRE(hist.size() == 4);
+    CHECK(hist[0].find(" :antes de ana") != std::string::npos);
+    CHECK(hist[1].find(" :hola") != std::string::npos);
+    CHECK(hist[2].find(" ana :psst") != std::string::npos);
+    CHECK(hist[3] == "END HIST 3");
+}
+
+TEST_CASE("cluster core: another node's user's status and logout are stored here too, for /perfil here") {
+    ClusterRig r;
+    // eva is a user of the storage (as if it were shared): logged in here once, then gone.
+    ConnId e = r.login("eva", 11);
+    r.h.lines(e);
+    r.h.feed(e, "/salir\n");
+    auto rel = r.io.take(Kind::Release);
+    r.link.on_answer(r.h.mono, answer_to(rel, 12));
+    r.log({{12, "P n1 eva quit"}});
+    ConnId a = r.login("ana", 13);
+    r.h.lines(a);
+    r.h.feed(a, "/perfil eva\n");
+    auto before = r.h.lines(a);
+    REQUIRE(before.size() == 1);
+    auto field = [](const std::string& line, const std::string& key) {
+        const auto at = line.find(" " + key + "=") + key.size() + 2;
+        return line.substr(at, line.find(' ', at) - at);
+    };
+    const std::string id = field(before[0], "id");
+    // Now eva logs in on node n2, sets a status and leaves there.
+    r.h.advance(5s);
+    r.log({{14, "J n2 eva disponible " + id}, {15, "S n2 eva ausente"}, {16, "P n2 eva quit"}});
+    CHECK(r.h.lines(a) == V{"JOIN eva disponible", "STATUS eva ausente", "PART eva :quit"});
+    r.h.feed(a, "/perfil eva\n");
+    auto after = r.h.lines(a);
+    REQUIRE(after.size() == 1);
+    CHECK(field(after[0], "status") == "ausente");
+    CHECK(field(after[0], "online") == "no");
+    CHECK(field(after[0], "last_seen") > field(before[0], "last_seen"));  // 5 s later, same format
 }

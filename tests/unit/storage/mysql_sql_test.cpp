@@ -99,7 +99,16 @@ TEST_CASE("batch: statuses and last_seen collapse to the last value per user") {
           ") ON DUPLICATE KEY UPDATE logout_at = VALUES(logout_at), reason = VALUES(reason)");
     CHECK(stmts[1] == "UPDATE users SET status = CASE id WHEN 1 THEN " + sql::quote("en-reunión") +
                           " WHEN 2 THEN " + sql::quote("ausente") + " ELSE status END WHERE id IN (1,2)");
-    CHECK(stmts[2] == "UPDATE users SET last_seen = CASE id WHEN 1 THEN 300 ELSE last_seen END WHERE id IN (1)");
+    CHECK(stmts[2] == "UPDATE users SET last_seen = CASE id WHEN 1 THEN GREATEST(COALESCE(last_seen, 0), 300) "
+                      "ELSE last_seen END WHERE id IN (1)");
+}
+
+TEST_CASE("batch: a session of another cluster node (session 0) moves only last_seen") {
+    std::vector<StorageEvent> events{SessionEndEvent{0, 7, 400, "quit"}};
+    auto stmts = sql::batch_statements(events);
+    REQUIRE(stmts.size() == 1);
+    CHECK(stmts[0] == "UPDATE users SET last_seen = CASE id WHEN 7 THEN GREATEST(COALESCE(last_seen, 0), 400) "
+                      "ELSE last_seen END WHERE id IN (7)");
 }
 
 TEST_CASE("batch: nothing to write, no statement") { CHECK(sql::batch_statements({}).empty()); }
