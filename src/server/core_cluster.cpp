@@ -184,7 +184,7 @@ void ChatCore::cluster_presence(const ClusterEvent& e) {
         case ClusterEvent::Kind::Part:
             if (own && own->state == State::Active) except = own->id;  // declared gone while here: back soon
             // Its node ends the session in its next batch; a /perfil here must not wait for that.
-            if (!e.local && e.id != 0)
+            if (!e.local && e.id != 0 && storage_.shared())
                 (void)storage_.write(SessionEndEvent{0, e.id, now_s(), e.arg});
             scratch_.clear();
             append_line(scratch_, "PART", {e.nick}, e.arg);
@@ -193,7 +193,7 @@ void ChatCore::cluster_presence(const ClusterEvent& e) {
             if (own && own->state == State::Active) {
                 own->user.status = e.arg;
                 storage_.write(StatusEvent{own->user.id, own->user.status});
-            } else if (const ClusterUser* u = e.local ? nullptr : cluster_->find(key);
+            } else if (const ClusterUser* u = e.local || !storage_.shared() ? nullptr : cluster_->find(key);
                        u && u->id != 0) {
                 (void)storage_.write(StatusEvent{u->id, e.arg});  // as for a Part: read here, written here
             }
@@ -250,8 +250,10 @@ void ChatCore::cluster_message(const ClusterEvent& e) {
 // own batches, so a /historial asked here right after would not see it yet.
 // Written here too, under the same id: one row whichever write lands first
 // (ON DUPLICATE KEY), and this node's reads come after its own writes.
-// Refused (storage full): the origin's write still stands.
+// Refused (storage full): the origin's write still stands. Not with storage of
+// this node's own (memory): another node's user ids mean nothing in it.
 void ChatCore::store_delivered(const ClusterEvent& e, std::int64_t recipient_id) {
+    if (!storage_.shared()) return;
     const ClusterUser* from = cluster_->find(proto::fold_nick(e.nick));
     if (!from || from->id == 0) return;
     (void)storage_.write(MessageEvent{e.id, now_s(), from->id, recipient_id, e.arg});

@@ -22,7 +22,10 @@ public:
     void set_notify(std::function<void()> notify) override { notify_ = std::move(notify); }
     void stop() override {}
     std::string describe() const override { return "memory (nothing survives a restart)"; }
+    bool shared() const override { return shared_; }
 
+    // For tests: stand in for a database the nodes of a cluster share.
+    void set_shared(bool v) { shared_ = v; }
     // For tests: make every request fail as if the database were unreachable.
     void set_unavailable(bool v) { unavailable_ = v; }
     // For tests: refuse messages as a full backlog would (write() returns false).
@@ -38,6 +41,7 @@ private:
         std::string body;
     };
     UserRecord* by_id(UserId id);
+    bool shared_ = false;
     std::string nick_of(UserId id);
 
     std::size_t max_messages_;

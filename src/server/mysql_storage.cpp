@@ -354,6 +354,7 @@ public:
     }
 
     std::string describe() const override { return describe_; }
+    bool shared() const override { return true; }
 
     StorageStats stats() const override {
         StorageStats st;

@@ -213,6 +213,9 @@ public:
 
     // For the first log lines: "memory", "mysql://user@host:port/db", ...
     virtual std::string describe() const = 0;
+    // Other processes (the nodes of a cluster) read and write the same records:
+    // user ids mean the same to all of them.
+    virtual bool shared() const { return false; }
 
     virtual StorageStats stats() const { return {}; }
 };

@@ -18,6 +18,7 @@ struct ClusterRig {
     FakeIo io;
     ClusterLink link;
     ClusterRig() : link(io, *h.core, ClusterOptions{"n1", 3000ms}) {
+        h.storage.set_shared(true);  // as the nodes' MariaDB would be
         h.core->attach_cluster(&link, 3);
         link.start(h.mono);
         link.on_up(h.mono);
@@ -301,4 +302,14 @@ TEST_CASE("cluster core: another node's user's status and logout are stored here
     CHECK(field(after[0], "status") == "ausente");
     CHECK(field(after[0], "online") == "no");
     CHECK(field(after[0], "last_seen") > field(before[0], "last_seen"));  // 5 s later, same format
+}
+
+TEST_CASE("cluster core: with storage of its own (memory) a node stores only what its own users do") {
+    ClusterRig r;
+    r.h.storage.set_shared(false);  // another node's user ids would name users of this storage
+    ConnId a = r.login("ana", 11);
+    r.h.lines(a);
+    r.log({{12, "M n2 78 Bob hola"}, {13, "R n2 79 Bob ana psst"}, {14, "S n2 Bob ausente"}});
+    CHECK(r.h.lines(a) == V{"MSG Bob :hola", "PRIV Bob ana :psst", "STATUS Bob ausente"});
+    CHECK(r.h.storage.message_count() == 0);
 }
