@@ -502,11 +502,15 @@ void ChatCore::erase(ConnId id) {
 }
 
 void ChatCore::bye_and_close(Session& s, std::string_view text) {
-    if (s.paced) {  // the reply is cut: BYE is the last line, not what waited behind the reply
-        s.paced.reset();
-        io_.abandon_paced(s.id);
-    }
+    cut_paced(s);
     send_bye(s.id, text);
+}
+
+// The reply is cut: BYE is the last line, not what waited behind the reply.
+void ChatCore::cut_paced(Session& s) {
+    if (!s.paced) return;
+    s.paced.reset();
+    io_.abandon_paced(s.id);
 }
 
 void ChatCore::send_bye(ConnId id, std::string_view text) {

@@ -220,6 +220,7 @@ private:
               ClusterToken bye_after = 0);
     void quit(Session& s, std::string_view detail);
     void send_bye(ConnId id, std::string_view text);
+    void cut_paced(Session& s);
     void bye_and_close(Session& s, std::string_view text);
     void erase(ConnId id);
     void wait_for(Session& s, Token token, Asked why = Asked::Plain, std::string nick = {});

@@ -108,10 +108,7 @@ void ChatCore::on_lost_claim(const std::string& folded) {
 // from Redis; a login elsewhere that still sees the user syncs first (handle_nick).
 void ChatCore::quit(Session& s, std::string_view detail) {
     const ConnId id = s.id;
-    if (s.paced) {  // the reply is cut: BYE is the last line, not what waited behind the reply
-        s.paced.reset();
-        io_.abandon_paced(id);
-    }
+    cut_paced(s);
     const Token t = cluster_ ? next_token_++ : 0;
     if (drop(s, "quit", detail, true, t))
         byes_.emplace(t, id);
