@@ -12,10 +12,12 @@
 # Port: $CHATD_DB_PORT, else 3307; if taken, a free one. The choice is kept
 # in var/mariadb/port. The password is in var/mariadb/password (mode 600).
 # The user may also create databases named chatd* (the tests use their own).
+# CHATD_DB_DIR names another directory for a second server (the tests that
+# stop their server have one of their own: tests/integration/db/on_fault_db.sh).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-dir=$root/var/mariadb
+dir=${CHATD_DB_DIR:-$root/var/mariadb}
 data=$dir/data
 sock=$dir/mysqld.sock
 pidf=$dir/mysqld.pid

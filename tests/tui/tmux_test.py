@@ -128,6 +128,21 @@ class Tmux:
     def wait_for(self, target, needle):
         return self.wait(target, lambda s: needle in s, repr(needle))
 
+    def select_window(self, target, n, name):
+        """Alt-n until the status bar names window n (it may not exist yet when first pressed)."""
+        end = time.monotonic() + DEADLINE
+        want = f"[{n}:{name}]"
+        while True:
+            self.keys(target, f"M-{n}")
+            pressed = time.monotonic()
+            while time.monotonic() < pressed + 0.5:
+                screen = self.capture(target)
+                if want in screen:
+                    return screen
+                time.sleep(0.05)
+            if time.monotonic() > end:
+                raise Fail(f"[{target}] pressed M-{n} until {want} showed; the screen was:\n{screen}")
+
     def kill(self):
         self.run("kill-server", check=False)
 
@@ -192,8 +207,9 @@ def run(args, tmpdir):
         tmux.wait("a", lambda s: last_line(s) == "> !Begoña", "the completed nick")
         tmux.text("a", "secreto-xyz")
         tmux.keys("a", "Enter")
-        # Each side's conversation has a window of its own: 2, next to the room's 1.
-        tmux.keys("a", "M-2")
+        # Each side's conversation has a window of its own: 2, next to the room's 1. ana's opens
+        # when the server's echo comes back; until then M-2 has no window to go to, so press again.
+        tmux.select_window("a", 2, "Begoña")
         screen = tmux.wait_for("a", "-> Begoña: secreto-xyz")
         check("[2:Begoña]" in screen, "ana's status bar does not name the query window", screen)
         screen = tmux.wait_for("b", "[Act: 2!]")  # unread, and for Begoña
@@ -272,7 +288,9 @@ def run(args, tmpdir):
 
         # Narrow terminal: the sidebar hides without leftovers; it comes back when wide again.
         tmux.resize("a", 50, 30)
-        screen = tmux.wait("a", lambda s: "users (" not in s, "the sidebar to hide")
+        # Both, in one capture: tmux may show a redraw that is still arriving in pieces.
+        screen = tmux.wait("a", lambda s: "users (" not in s and "ana (disponible)" in s,
+                           "the sidebar to hide and the status bar to show")
         check("│" not in screen, "sidebar separator left on a narrow screen", screen)
         for line in screen.splitlines():
             check(len(line.rstrip()) <= 50, "a row wider than the terminal", screen)

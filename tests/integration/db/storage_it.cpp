@@ -534,7 +534,8 @@ bool open_admin(Db& d, const std::string& db_sh) {
     if (!pw) return false;
     u.user = pw->pw_name;
     u.host = "localhost";
-    u.socket = dir + "/../var/mariadb/mysqld.sock";
+    const char* own = std::getenv("CHATD_DB_DIR");  // the server of scripts/db.sh in use
+    u.socket = (own && *own ? std::string(own) : dir + "/../var/mariadb") + "/mysqld.sock";
     return d.open(u, "", "");
 }
 
