@@ -1,9 +1,9 @@
 #include "server/auth_pool.hpp"
 
+#include "server/auth_worker_class.hpp"
+
 #include <pthread.h>
 #include <signal.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <sodium.h>
 
 #include <chrono>
@@ -89,6 +89,7 @@ std::string AuthPool::start() {
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     try {
+        idle_class_ = can_leave_idle_class();
         workers_.reserve(opt_.threads);
         for (unsigned i = 0; i < opt_.threads; ++i) workers_.emplace_back([this] { run(); });
     } catch (const std::exception& e) {
@@ -163,16 +164,14 @@ std::size_t AuthPool::pending() const {
     return queue_.size() + busy_;
 }
 
-constexpr int kWorkerNice = 10;
-
 void AuthPool::run() {
     // A hash is a tenth of a second of pure CPU: on a machine with few cores, workers at the
     // reactor's priority take its core away during a login storm and the chat's latency rises.
-    // Niced (+10: a tenth of the reactor's CPU share when they compete), they take mostly what
-    // the loop leaves. Not SCHED_IDLE: that class yields to every other process of the machine
-    // too, and on a busy host (a database beside chatd, a build) logins starved outright: 40
-    // checks took 172 s instead of 2. Linux nices threads one by one (setpriority on the tid).
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWorkerNice);
+    // So they hash in the idle class, or at nice +10 while that gets them too little CPU
+    // (auth_worker_class.hpp).
+    WorkerClassPolicy policy(idle_class_);
+    WorkerClass in = policy.next(std::chrono::steady_clock::now());
+    (void)enter_worker_class(in);
     for (;;) {
         AuthRequest req;
         {
@@ -185,10 +184,17 @@ void AuthPool::run() {
             ++busy_;
         }
         const auto t0 = std::chrono::steady_clock::now();
+        if (const WorkerClass want = policy.next(t0); want != in) {
+            (void)enter_worker_class(want);
+            in = want;
+        }
+        const auto cpu0 = thread_cpu_time();
         const bool is_hash = std::holds_alternative<HashRequest>(req);
         AuthReply reply = work(req);
         wipe(req);
-        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
+        const auto t1 = std::chrono::steady_clock::now();
+        policy.finished(t1, thread_cpu_time() - cpu0, t1 - t0);
+        const std::chrono::duration<double> took = t1 - t0;
         {
             std::lock_guard lk(mu_);
             --busy_;

@@ -23,8 +23,9 @@
 //   pool is done with it, whether answered, refused or dropped at stop.
 //   Copies the caller keeps elsewhere (its line buffer) are its own to wipe.
 //   Nothing here logs a password or a hash.
-// - Workers run at nice +10, below the reactor: a login storm takes mostly
-//   the CPU the chat leaves, not the chat's.
+// - Workers hash in the SCHED_IDLE class, or at nice +10 while that leaves
+//   them starved or cannot be left again (auth_worker_class.hpp): a login
+//   storm takes mostly the CPU the chat leaves, not the chat's.
 // - Workers run with every signal blocked (chatd takes SIGTERM and SIGINT
 //   through a signalfd).
 // - stop() (also from the destructor) drops queued requests, waits for the
@@ -117,6 +118,8 @@ public:
     std::size_t pending() const;
     AuthPoolStats stats() const;
     const AuthPoolOptions& options() const noexcept { return opt_; }
+    // After start(): whether the workers may hash in the idle class (else nice +10 always).
+    bool idle_class() const noexcept { return idle_class_; }
 
 private:
     void run();
@@ -133,6 +136,7 @@ private:
     std::mutex reply_mu_;
     std::vector<AuthReply> replies_;  // guarded by reply_mu_
     std::vector<std::thread> workers_;
+    bool idle_class_ = false;  // set by start() before the workers exist
 };
 
 }  // namespace chat::server

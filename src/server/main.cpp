@@ -137,10 +137,13 @@ public:
             LOG_ERROR("password hashing: %s", e.c_str());
             return 1;
         }
-        LOG_INFO("accounts: registration %s%s; Argon2id %llu passes, %zu MiB, %u threads",
+        LOG_INFO("accounts: registration %s%s; Argon2id %llu passes, %zu MiB, %u threads %s",
                  core_.limits().registration_open ? "open" : "closed",
                  core_.limits().require_account ? ", accounts only" : "", hasher_.options().opslimit,
-                 hasher_.options().memlimit >> 20, hasher_.options().threads);
+                 hasher_.options().memlimit >> 20, hasher_.options().threads,
+                 hasher_.idle_class() ? "in the idle class (nice +10 while the host is busy)"
+                                      : "at nice +10 (no way back from the idle class: needs RLIMIT_NICE >= 10 "
+                                        "or CAP_SYS_NICE)");
         reactor_.on_signals({SIGINT, SIGTERM, SIGHUP}, [this](int signo) {
             if (signo == SIGHUP)
                 reload();
