@@ -5,7 +5,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
+#include <unistd.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -90,8 +94,10 @@ std::string AuthPool::start() {
     pthread_sigmask(SIG_SETMASK, &all, &old);
     try {
         idle_class_ = can_leave_idle_class();
+        slots_.assign(opt_.threads, WorkerSlot{WorkerClassPolicy(idle_class_)});
         workers_.reserve(opt_.threads);
-        for (unsigned i = 0; i < opt_.threads; ++i) workers_.emplace_back([this] { run(); });
+        for (unsigned i = 0; i < opt_.threads; ++i) workers_.emplace_back([this, i] { run(i); });
+        if (idle_class_) supervisor_ = std::thread([this] { supervise(); });
     } catch (const std::exception& e) {
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
         err = std::string("cannot start the password hash threads: ") + e.what();
@@ -153,10 +159,41 @@ void AuthPool::stop() {
         queue_.clear();
     }
     cv_.notify_all();
+    supervise_cv_.notify_all();
+    if (supervisor_.joinable()) supervisor_.join();
     for (std::thread& t : workers_) {
         if (t.joinable()) t.join();
     }
     workers_.clear();
+}
+
+std::chrono::nanoseconds AuthPool::cpu_time(const WorkerSlot& slot) {
+    timespec ts{};
+    ::clock_gettime(slot.cpu_clock, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// Looks at the hashes under way in the idle class (auth_worker_class.hpp): one starved by a busy
+// host moves to nice +10 at once, rather than after the half minute it would take there.
+void AuthPool::supervise() {
+    std::unique_lock lk(mu_);
+    while (!stopping_) {
+        const bool watching = std::any_of(slots_.begin(), slots_.end(), [](const WorkerSlot& w) {
+            return w.busy && w.applied == WorkerClass::Idle;
+        });
+        if (watching)
+            supervise_cv_.wait_for(lk, WorkerClassPolicy::kLookEvery);
+        else
+            supervise_cv_.wait(lk);
+        if (stopping_) return;
+        const auto now = std::chrono::steady_clock::now();
+        for (WorkerSlot& w : slots_) {
+            if (!w.busy || w.applied != WorkerClass::Idle || !w.policy.starved(now, cpu_time(w))) continue;
+            (void)enter_worker_class(WorkerClass::Niced, w.tid);
+            w.applied = WorkerClass::Niced;
+            ++stats_.niced;
+        }
+    }
 }
 
 std::size_t AuthPool::pending() const {
@@ -164,14 +201,19 @@ std::size_t AuthPool::pending() const {
     return queue_.size() + busy_;
 }
 
-void AuthPool::run() {
+void AuthPool::run(unsigned index) {
     // A hash is a tenth of a second of pure CPU: on a machine with few cores, workers at the
     // reactor's priority take its core away during a login storm and the chat's latency rises.
     // So they hash in the idle class, or at nice +10 while that gets them too little CPU
     // (auth_worker_class.hpp).
-    WorkerClassPolicy policy(idle_class_);
-    WorkerClass in = policy.next(std::chrono::steady_clock::now());
-    (void)enter_worker_class(in);
+    {
+        std::lock_guard lk(mu_);
+        WorkerSlot& me = slots_[index];
+        me.tid = ::gettid();
+        ::pthread_getcpuclockid(::pthread_self(), &me.cpu_clock);
+        me.applied = me.policy.current();
+        (void)enter_worker_class(me.applied);
+    }
     for (;;) {
         AuthRequest req;
         {
@@ -182,22 +224,24 @@ void AuthPool::run() {
             wipe(queue_.front());
             queue_.pop_front();
             ++busy_;
+            WorkerSlot& me = slots_[index];
+            const WorkerClass want = me.policy.start_job(std::chrono::steady_clock::now(), cpu_time(me));
+            if (want != me.applied) {
+                (void)enter_worker_class(want);
+                me.applied = want;
+            }
+            me.busy = true;
+            if (want == WorkerClass::Idle) supervise_cv_.notify_one();
         }
         const auto t0 = std::chrono::steady_clock::now();
-        if (const WorkerClass want = policy.next(t0); want != in) {
-            (void)enter_worker_class(want);
-            in = want;
-        }
-        const auto cpu0 = thread_cpu_time();
         const bool is_hash = std::holds_alternative<HashRequest>(req);
         AuthReply reply = work(req);
         wipe(req);
-        const auto t1 = std::chrono::steady_clock::now();
-        policy.finished(t1, thread_cpu_time() - cpu0, t1 - t0);
-        const std::chrono::duration<double> took = t1 - t0;
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
         {
             std::lock_guard lk(mu_);
             --busy_;
+            slots_[index].busy = false;
             ++(is_hash ? stats_.hashes : stats_.checks);
             stats_.busy_seconds += took.count();
             if (stopping_) return;  // under mu_: once stop() has begun, no reply is added

@@ -36,6 +36,9 @@
 //   are what crypto_pwhash_str makes (its default algorithm is Argon2id).
 #pragma once
 
+#include <sys/types.h>
+#include <time.h>
+
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +51,7 @@
 #include <variant>
 #include <vector>
 
+#include "server/auth_worker_class.hpp"
 #include "server/password_hasher.hpp"
 
 namespace chat::server {
@@ -89,6 +93,7 @@ struct AuthPoolStats {
     std::uint64_t checks = 0;    // passwords checked against a stored hash
     std::uint64_t refused = 0;   // requests refused: the queue was full (ERROR unavailable)
     double busy_seconds = 0;     // worker time spent on them
+    std::uint64_t niced = 0;     // hashes moved from the idle class to nice +10 (the host was busy)
     std::size_t pending = 0;     // queued or under way now
 };
 
@@ -122,7 +127,17 @@ public:
     bool idle_class() const noexcept { return idle_class_; }
 
 private:
-    void run();
+    // What the supervisor knows of one worker (guarded by mu_).
+    struct WorkerSlot {
+        WorkerClassPolicy policy;
+        pid_t tid = 0;
+        clockid_t cpu_clock{};
+        bool busy = false;  // a hash under way
+        WorkerClass applied = WorkerClass::Niced;
+    };
+    void run(unsigned index);
+    void supervise();
+    static std::chrono::nanoseconds cpu_time(const WorkerSlot& slot);
     AuthReply work(AuthRequest& req) const;
 
     AuthPoolOptions opt_;
@@ -136,7 +151,10 @@ private:
     std::mutex reply_mu_;
     std::vector<AuthReply> replies_;  // guarded by reply_mu_
     std::vector<std::thread> workers_;
-    bool idle_class_ = false;  // set by start() before the workers exist
+    bool idle_class_ = false;          // set by start() before the workers exist
+    std::vector<WorkerSlot> slots_;    // one per worker, made by start(); guarded by mu_
+    std::condition_variable supervise_cv_;
+    std::thread supervisor_;           // only when idle_class_
 };
 
 }  // namespace chat::server

@@ -4,7 +4,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <thread>
 
 namespace chat::server {
@@ -13,11 +12,12 @@ namespace {
 constexpr int kWorkerNice = 10;
 }
 
-bool enter_worker_class(WorkerClass c) noexcept {
-    // Linux schedules threads one by one: the tid (0 for sched_setscheduler) names the calling thread.
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWorkerNice);
+bool enter_worker_class(WorkerClass c, pid_t tid) noexcept {
+    // Linux schedules threads one by one: a tid names one thread of the process.
+    const pid_t who = tid != 0 ? tid : ::gettid();
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(who), kWorkerNice);
     const sched_param none{};
-    return ::sched_setscheduler(0, c == WorkerClass::Idle ? SCHED_IDLE : SCHED_OTHER, &none) == 0;
+    return ::sched_setscheduler(who, c == WorkerClass::Idle ? SCHED_IDLE : SCHED_OTHER, &none) == 0;
 }
 
 bool can_leave_idle_class() {
@@ -27,12 +27,6 @@ bool can_leave_idle_class() {
     });
     probe.join();
     return ok;
-}
-
-std::chrono::nanoseconds thread_cpu_time() noexcept {
-    timespec ts{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
 }  // namespace chat::server

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -328,4 +329,45 @@ TEST_CASE("auth pool: the destructor stops a busy pool") {
     const int n = c.notifies;
     std::this_thread::sleep_for(20ms);
     CHECK(c.notifies == n);
+}
+
+TEST_CASE("auth pool: a hash the idle class starves on a busy host moves to nice +10 and finishes") {
+    // Hashes of about 50 ms of CPU on a host kept busy by a spinning thread per core at the
+    // reactor's priority, where the idle class would give each hash most of half a minute.
+    AuthPoolOptions o = fast();
+    o.memlimit = 1u << 20;
+    const auto c0 = std::chrono::steady_clock::now();
+    REQUIRE_FALSE(hash_password("calibration", o).empty());
+    const auto one = std::chrono::steady_clock::now() - c0;
+    o.opslimit = std::max<unsigned long long>(1, 50ms / std::max<std::chrono::nanoseconds>(one, 1ms));
+    Collector c;
+    AuthPool pool(o);
+    c.attach(pool);
+    REQUIRE(pool.start().empty());
+    if (!pool.idle_class()) {
+        MESSAGE("not checked: this process may not leave the idle class (RLIMIT_NICE < 10, no CAP_SYS_NICE)");
+        return;
+    }
+    std::atomic<bool> spin{true};
+    std::vector<std::thread> hogs;
+    for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i)
+        hogs.emplace_back([&spin] {
+            while (spin.load(std::memory_order_relaxed)) {
+            }
+        });
+    std::this_thread::sleep_for(20ms);  // the hogs on every core first
+    const auto t0 = std::chrono::steady_clock::now();
+    for (AuthToken t = 1; t <= 2; ++t) {
+        AuthRequest req = HashRequest{t, "contraseña de prueba"};
+        REQUIRE(pool.submit(std::move(req)));
+    }
+    const bool done = c.wait(2, 60s);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    spin = false;
+    for (auto& h : hogs) h.join();
+    CHECK(done);
+    CHECK(pool.stats().niced >= 1);
+    CHECK(took < 20s);
+    MESSAGE("2 hashes of ~50 ms beside " << hogs.size() << " spinning threads: "
+                                          << std::chrono::duration<double>(took).count() << " s");
 }

@@ -20,40 +20,42 @@ const Clock::time_point t0 = Clock::time_point{} + 1000s;
 
 TEST_CASE("worker class: idle while hashes get their CPU") {
     WorkerClassPolicy p(true);
-    CHECK(p.next(t0) == WorkerClass::Idle);
-    p.finished(t0 + 100ms, 90ms, 100ms);
-    CHECK(p.next(t0 + 100ms) == WorkerClass::Idle);
-    p.finished(t0 + 200ms, 26ms, 100ms);  // just over a quarter of a core
-    CHECK(p.next(t0 + 200ms) == WorkerClass::Idle);
+    CHECK(p.start_job(t0, 5s) == WorkerClass::Idle);
+    CHECK_FALSE(p.starved(t0 + 99ms, 5s));  // under a window: nothing judged yet
+    CHECK_FALSE(p.starved(t0 + 100ms, 5s + 90ms));
+    CHECK_FALSE(p.starved(t0 + 200ms, 5s + 90ms + 26ms));  // just over a quarter of a core
+    CHECK(p.current() == WorkerClass::Idle);
+    CHECK(p.start_job(t0 + 250ms, 6s) == WorkerClass::Idle);
 }
 
-TEST_CASE("worker class: a starved hash sends the worker to nice +10 for 10 s, then back") {
+TEST_CASE("worker class: a starved hash moves to nice +10 at once, and its worker stays there 10 s") {
     WorkerClassPolicy p(true);
-    REQUIRE(p.next(t0) == WorkerClass::Idle);
-    p.finished(t0 + 400ms, 99ms, 400ms);  // under a quarter
-    CHECK(p.next(t0 + 400ms) == WorkerClass::Niced);
-    // Hashes at nice +10, however slow, do not extend the 10 s.
-    p.finished(t0 + 5s, 10ms, 4s);
-    CHECK(p.next(t0 + 400ms + 10s - 1ms) == WorkerClass::Niced);
-    CHECK(p.next(t0 + 400ms + 10s) == WorkerClass::Idle);
-    p.finished(t0 + 11s, 50ms, 300ms);  // still starved in the idle class: another 10 s
-    CHECK(p.next(t0 + 11s) == WorkerClass::Niced);
-    CHECK(p.next(t0 + 21s) == WorkerClass::Idle);
+    REQUIRE(p.start_job(t0, 0ms) == WorkerClass::Idle);
+    CHECK_FALSE(p.starved(t0 + 100ms, 80ms));
+    CHECK(p.starved(t0 + 200ms, 80ms + 24ms));  // under a quarter in the last window
+    CHECK(p.current() == WorkerClass::Niced);
+    CHECK_FALSE(p.starved(t0 + 5s, 90ms));  // already moved: nothing more to do
+    CHECK(p.start_job(t0 + 3s, 1s) == WorkerClass::Niced);
+    CHECK(p.start_job(t0 + 200ms + 10s - 1ms, 2s) == WorkerClass::Niced);
+    CHECK(p.start_job(t0 + 200ms + 10s, 2s) == WorkerClass::Idle);
+    CHECK(p.starved(t0 + 200ms + 10s + 100ms, 2s));  // still busy: another 10 s
+    CHECK(p.start_job(t0 + 11s, 3s) == WorkerClass::Niced);
+    CHECK(p.start_job(t0 + 21s, 3s) == WorkerClass::Idle);
 }
 
-TEST_CASE("worker class: a short job says nothing of the host") {
+TEST_CASE("worker class: each job is judged on its own time") {
     WorkerClassPolicy p(true);
-    p.finished(t0 + 19ms, 0ms, 19ms);  // minimum-cost hashes, tests
-    CHECK(p.next(t0 + 19ms) == WorkerClass::Idle);
-    p.finished(t0 + 40ms, 0ms, 20ms);
-    CHECK(p.next(t0 + 40ms) == WorkerClass::Niced);
+    p.start_job(t0, 0ms);
+    // The worker slept between jobs: a new job starts a new window.
+    CHECK(p.start_job(t0 + 60s, 100ms) == WorkerClass::Idle);
+    CHECK_FALSE(p.starved(t0 + 60s + 100ms, 200ms));
 }
 
 TEST_CASE("worker class: never idle when the class could not be left again") {
     WorkerClassPolicy p(false);
-    CHECK(p.next(t0) == WorkerClass::Niced);
-    p.finished(t0 + 1s, 1s, 1s);
-    CHECK(p.next(t0 + 1h) == WorkerClass::Niced);
+    CHECK(p.start_job(t0, 0ms) == WorkerClass::Niced);
+    CHECK_FALSE(p.starved(t0 + 1s, 0ms));
+    CHECK(p.start_job(t0 + 1h, 0ms) == WorkerClass::Niced);
 }
 
 TEST_CASE("worker class: the kernel puts the calling thread where it is told") {
@@ -83,12 +85,6 @@ TEST_CASE("worker class: the kernel puts the calling thread where it is told") {
     }
     // The caller's own thread was not touched.
     CHECK(::sched_getscheduler(0) == SCHED_OTHER);
-}
-
-TEST_CASE("worker class: thread CPU time leaves out the thread's sleep") {
-    const auto c0 = thread_cpu_time();
-    std::this_thread::sleep_for(30ms);
-    CHECK(thread_cpu_time() - c0 < 15ms);
 }
 
 TEST_CASE("worker class: the pool says which classes its workers use") {
