@@ -249,6 +249,9 @@ private:
     std::unordered_map<Token, Wait> waits_;      // storage and hasher requests in flight
     PasswordHasher* hasher_;
     AuthThrottle throttle_;
+    // Refusals of a full hasher, logged as one line a minute at most (a storm's clients retry).
+    std::uint64_t hasher_refusals_ = 0;
+    Mono hasher_refusal_logged_{};
     std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
     // The last recent_history public messages as HIST lines, shared with the
     // paced replies of newcomers (a login storm holds pointers, not copies).

@@ -72,7 +72,15 @@ bool ChatCore::hash_for(Session& s, Asked why, AuthRequest req) {
     std::visit([t](auto& r) { r.token = t; }, req);
     if (!hasher_ || !hasher_->submit(std::move(req))) {
         send_error(s.id, "unavailable", {}, kBusy);
-        LOG_WARN("#%llu: password work refused, the hasher is full", num(s.id));
+        ++hasher_refusals_;
+        const Mono now = clock_.now();
+        if (hasher_refusal_logged_ == Mono{} || now - hasher_refusal_logged_ >= std::chrono::minutes(1)) {
+            LOG_WARN("password work refused %llu time%s since the last such line: the hasher is full "
+                     "(the clients got ERROR unavailable; see --auth-threads, chatd_password_refused_total)",
+                     static_cast<unsigned long long>(hasher_refusals_), hasher_refusals_ == 1 ? "" : "s");
+            hasher_refusals_ = 0;
+            hasher_refusal_logged_ = now;
+        }
         return false;
     }
     wait_for(s, t, why);

@@ -18,10 +18,11 @@
 #include <vector>
 
 #include "server/log.hpp"
+#include "harness.hpp"
 
 using namespace chat::server;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -81,8 +82,8 @@ struct StderrPipe {
     // Reads until `marker` is in the text or `timeout` passed.
     std::string read_until(const std::string& marker, std::chrono::milliseconds timeout) const {
         std::string out;
-        const auto deadline = Clock::now() + timeout;
-        while (out.find(marker) == std::string::npos && Clock::now() < deadline) {
+        const auto deadline = SteadyClock::now() + timeout;
+        while (out.find(marker) == std::string::npos && SteadyClock::now() < deadline) {
             pollfd p{rd, POLLIN, 0};
             ::poll(&p, 1, 50);
             read_some(out);
@@ -134,9 +135,9 @@ TEST_CASE("a stuck stderr: log_write stays prompt, overflow is dropped, counted 
     std::atomic<long long> slowest_us{0};
     std::thread flood([&] {
         for (int i = 0; i < kLines; ++i) {
-            const auto t0 = Clock::now();
+            const auto t0 = SteadyClock::now();
             log_write(LogLevel::Info, "flood %05d %s", i, pad.c_str());
-            const long long us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+            const long long us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0).count();
             if (us > slowest_us.load()) slowest_us.store(us);
         }
         std::lock_guard<std::mutex> g(mu);
@@ -163,9 +164,9 @@ TEST_CASE("a stuck stderr: log_write stays prompt, overflow is dropped, counted 
     CHECK_MESSAGE(slowest_us.load() < 1'000'000, "slowest log_write took " << slowest_us.load() << " us");
 
     // Still stuck: a flush gives up within its timeout.
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     CHECK_FALSE(log_flush(200ms));
-    CHECK(Clock::now() - t0 < 2s);
+    CHECK(SteadyClock::now() - t0 < 2s);
 
     // Reading again: the writer catches up and reports the loss before anything else.
     std::string text = pipe.read_until(" log lines dropped\n", 10s);
@@ -273,4 +274,29 @@ TEST_CASE("formats: JSON escapes what it must; under journald a priority and no 
     const std::string journal = pipe.read_until("<6>news\n", 5s);
     CHECK(journal == "<3>trouble 7\n<6>news\n");
     set_log_to_journal(false);
+}
+
+TEST_CASE("a full hasher is logged once a minute at most, with the count of refusals") {
+    // A login storm's clients retry ERROR unavailable many times a second: a line each would
+    // flood the log.
+    StderrPipe pipe;
+    set_log_level(LogLevel::Warn);
+    struct Quiet {
+        ~Quiet() { set_log_level(LogLevel::Error); }  // as main.cpp sets it for the other tests
+    } quiet;
+    chat::server::test::Harness h;
+    h.hasher.full = true;
+    const ConnId c = h.login("bob");
+    for (int i = 0; i < 3; ++i) h.feed(c, "/registrar otraclave\n");
+    h.advance(61s);
+    h.feed(c, "/registrar otraclave\n");
+    REQUIRE(log_flush(5s));
+    std::string text;
+    pipe.read_some(text);
+    std::vector<std::string> refused;
+    for (const std::string& line : split_lines(text))
+        if (line.find("password work refused") != std::string::npos) refused.push_back(body(line, "warn"));
+    REQUIRE(refused.size() == 2);
+    CHECK(refused[0].rfind("password work refused 1 time since the last such line: the hasher is full", 0) == 0);
+    CHECK(refused[1].rfind("password work refused 3 times since the last such line", 0) == 0);
 }
