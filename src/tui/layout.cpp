@@ -2,6 +2,8 @@
 
 #include "tui/width.hpp"
 
+#include <utility>
+
 namespace chat::tui {
 
 int row_width(const Row& r) {
@@ -54,6 +56,32 @@ std::vector<Row> wrap_spans(const std::vector<Span>& spans, int cols, int indent
         }
     }
     return rows;
+}
+
+}  // namespace chat::tui
+
+namespace chat::tui {
+
+std::string status_text(const StatusParts& p, int cols, bool utf8) {
+    auto join = [&p](bool server, bool state) {
+        std::string s;
+        auto add = [&s](const std::string& part) {
+            if (part.empty()) return;
+            s += s.empty() ? " " : " | ";
+            s += part;
+        };
+        if (server) add(p.server);
+        add(p.nick);
+        if (state) add(p.state);
+        add(p.window);
+        add(p.extra);
+        return s;
+    };
+    for (const auto& [server, state] : {std::pair{true, true}, std::pair{false, true}}) {
+        std::string s = join(server, state);
+        if (text_width(s, utf8) <= cols) return s;
+    }
+    return join(false, !p.online);  // cut at the edge by whoever draws it
 }
 
 }  // namespace chat::tui

@@ -26,4 +26,18 @@ std::vector<Row> wrap_spans(const std::vector<Span>& spans, int cols, int indent
 // Columns of a row.
 int row_width(const Row& r);
 
+// The status bar's parts, each "" when there is none. When the terminal is too narrow for
+// all of them, the server goes first, then the state if it is only "online", so that who you
+// are, the window you are in and the unread ones stay in sight; what is left is cut at the
+// right edge.
+struct StatusParts {
+    std::string server;  // "chatd 127.0.0.1:5000 TLSv1.3"
+    std::string nick;    // "ana (disponible)"
+    std::string state;   // "online", "reconnecting in 3 s"
+    bool online = false;  // state says nothing more than that
+    std::string window;  // "[2:Begoña] [Act: 3!]"
+    std::string extra;   // search, scrolling, a note
+};
+std::string status_text(const StatusParts& p, int cols, bool utf8);
+
 }  // namespace chat::tui

@@ -301,22 +301,25 @@ int draw(const Model& m, LineEditor& ed, ViewInfo& info) {
     const attr_t bar = A_REVERSE;
     attrset(bar);
     mvhline(rows - 2, 0, ' ', cols);
-    std::string s = m.server_name().empty() ? cat(" ", info.where) : cat(" ", m.server_name(), " ", info.where);
-    if (!info.security.empty()) s += cat(" ", info.security);
-    if (!m.nick().empty()) s += cat(" | ", m.nick(), " (", m.my_status(), ")");
-    s += cat(" | ", state_text(m, info));
+    StatusParts sp;
+    sp.server = m.server_name().empty() ? info.where : cat(m.server_name(), " ", info.where);
+    if (!info.security.empty()) sp.server += cat(" ", info.security);
+    if (!m.nick().empty()) sp.nick = cat(m.nick(), " (", m.my_status(), ")");
+    sp.state = state_text(m, info);
+    sp.online = m.state() == ConnState::Online;
     const WindowList& w = m.windows();
-    if (w.size() > 1) s += cat(" | [", std::to_string(w.current() + 1), ":", w.shown().name, "]");
-    if (const std::string hot = w.hotlist(); !hot.empty()) s += cat(" [", hot, "]");
+    if (w.size() > 1) sp.window = cat("[", std::to_string(w.current() + 1), ":", w.shown().name, "]");
+    if (const std::string hot = w.hotlist(); !hot.empty())
+        sp.window += cat(sp.window.empty() ? "" : " ", "[", hot, "]");
     const Search& f = m.search_state();
     if (f.active()) {
-        s += cat(" | search \"", f.text, "\" ", std::to_string(f.at + 1), "/", std::to_string(f.hits.size()),
-                 " (^R older ^S newer Esc)");
+        sp.extra = cat("search \"", f.text, "\" ", std::to_string(f.at + 1), "/", std::to_string(f.hits.size()),
+                       " (^R older ^S newer Esc)");
     } else if (m.scroll_offset() > 0) {
-        s += cat(" | scrolled, ", std::to_string(m.unread()), " new below");
+        sp.extra = cat("scrolled, ", std::to_string(m.unread()), " new below");
     }
-    if (!info.note.empty()) s += cat(" | ", info.note);
-    put_text(rows - 2, 0, s, cols, bar, info.utf8);
+    if (!info.note.empty()) sp.extra += cat(sp.extra.empty() ? "" : " | ", info.note);
+    put_text(rows - 2, 0, status_text(sp, cols, info.utf8), cols, bar, info.utf8);
 
     // The input line.
     if (!info.secret_prompt.empty() || !info.question.empty()) {

@@ -5,6 +5,7 @@
 #include "env.hpp"
 #include "proto/text.hpp"
 #include "tui/layout.hpp"
+#include "tui/width.hpp"
 
 using namespace chat::tui;
 
@@ -61,4 +62,39 @@ TEST_CASE("combining marks stay on their base character") {
     REQUIRE(rows.size() == 1);
     CHECK(row_width(rows[0]) == 4);
     CHECK(row_text(rows[0]) == "cafe\u0301");
+}
+
+TEST_CASE("status bar: everything when it fits; the server, then \"online\", go first when narrow") {
+    StatusParts p;
+    p.server = "chatd 127.0.0.1:26210 TLSv1.3";
+    p.nick = "ana (disponible)";
+    p.state = "online";
+    p.online = true;
+    p.window = "[2:Begoña] [Act: 3!]";
+    const std::string all = " chatd 127.0.0.1:26210 TLSv1.3 | ana (disponible) | online | [2:Begoña] [Act: 3!]";
+    CHECK(status_text(p, 100, true) == all);
+    CHECK(status_text(p, text_width(all, true), true) == all);
+    CHECK(status_text(p, 60, true) == " ana (disponible) | online | [2:Begoña] [Act: 3!]");
+    CHECK(status_text(p, 40, true) == " ana (disponible) | [2:Begoña] [Act: 3!]");
+    // Narrower still: the rest is cut by whoever draws it, the nick first on the left.
+    CHECK(status_text(p, 20, true) == " ana (disponible) | [2:Begoña] [Act: 3!]");
+}
+
+TEST_CASE("status bar: a state that says more than online stays, however narrow") {
+    StatusParts p;
+    p.server = "chatd 127.0.0.1:5000";
+    p.state = "reconnecting in 3 s";
+    p.window = "[Act: 2]";
+    CHECK(status_text(p, 80, true) == " chatd 127.0.0.1:5000 | reconnecting in 3 s | [Act: 2]");
+    CHECK(status_text(p, 30, true) == " reconnecting in 3 s | [Act: 2]");
+    CHECK(status_text(p, 10, true) == " reconnecting in 3 s | [Act: 2]");
+}
+
+TEST_CASE("status bar: search and notes come last") {
+    StatusParts p;
+    p.nick = "ana (ocupado)";
+    p.state = "online";
+    p.online = true;
+    p.extra = "scrolled, 4 new below";
+    CHECK(status_text(p, 80, true) == " ana (ocupado) | online | scrolled, 4 new below");
 }
