@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
 
 #include "env.hpp"
 #include "proto/text.hpp"
@@ -64,13 +65,22 @@ TEST_CASE("combining marks stay on their base character") {
     CHECK(row_text(rows[0]) == "cafe\u0301");
 }
 
-TEST_CASE("status bar: everything when it fits; the server, then \"online\", go first when narrow") {
+namespace {
+StatusParts status(std::string server, std::string nick, std::string state, std::string window,
+                   std::string extra = {}) {
     StatusParts p;
-    p.server = "chatd 127.0.0.1:26210 TLSv1.3";
-    p.nick = "ana (disponible)";
-    p.state = "online";
-    p.online = true;
-    p.window = "[2:Begoña] [Act: 3!]";
+    p.server = std::move(server);
+    p.nick = std::move(nick);
+    p.online = state == "online";
+    p.state = std::move(state);
+    p.window = std::move(window);
+    p.extra = std::move(extra);
+    return p;
+}
+}  // namespace
+
+TEST_CASE("status bar: everything when it fits; the server, then \"online\", go first when narrow") {
+    const StatusParts p = status("chatd 127.0.0.1:26210 TLSv1.3", "ana (disponible)", "online", "[2:Begoña] [Act: 3!]");
     const std::string all = " chatd 127.0.0.1:26210 TLSv1.3 | ana (disponible) | online | [2:Begoña] [Act: 3!]";
     CHECK(status_text(p, 100, true) == all);
     CHECK(status_text(p, text_width(all, true), true) == all);
@@ -81,20 +91,13 @@ TEST_CASE("status bar: everything when it fits; the server, then \"online\", go 
 }
 
 TEST_CASE("status bar: a state that says more than online stays, however narrow") {
-    StatusParts p;
-    p.server = "chatd 127.0.0.1:5000";
-    p.state = "reconnecting in 3 s";
-    p.window = "[Act: 2]";
+    const StatusParts p = status("chatd 127.0.0.1:5000", "", "reconnecting in 3 s", "[Act: 2]");
     CHECK(status_text(p, 80, true) == " chatd 127.0.0.1:5000 | reconnecting in 3 s | [Act: 2]");
     CHECK(status_text(p, 30, true) == " reconnecting in 3 s | [Act: 2]");
     CHECK(status_text(p, 10, true) == " reconnecting in 3 s | [Act: 2]");
 }
 
 TEST_CASE("status bar: search and notes come last") {
-    StatusParts p;
-    p.nick = "ana (ocupado)";
-    p.state = "online";
-    p.online = true;
-    p.extra = "scrolled, 4 new below";
+    const StatusParts p = status("", "ana (ocupado)", "online", "", "scrolled, 4 new below");
     CHECK(status_text(p, 80, true) == " ana (ocupado) | online | scrolled, 4 new below");
 }
