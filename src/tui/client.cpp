@@ -130,13 +130,17 @@ void Client::lost(std::string_view why) {
     model_.on_disconnected(wall_now(), why, reconnect_.last_delay());
 }
 
-// The old session still holds the nick: this connection is dropped and a new one tried later.
-void Client::nick_held() {
+// The old session still holds the nick, or the server is too busy to check the password:
+// this connection is dropped and a new one tried later.
+void Client::retry_login(bool busy) {
     conn_.close();
     passwords_.login_refused();
     hidden_.clear();
-    reconnect_.schedule(mono_ms(), Reconnect::Why::NickHeld);
-    model_.on_nick_held(wall_now(), reconnect_.last_delay());
+    reconnect_.schedule(mono_ms(), busy ? Reconnect::Why::Busy : Reconnect::Why::NickHeld);
+    if (busy)
+        model_.on_server_busy(wall_now(), reconnect_.last_delay());
+    else
+        model_.on_nick_held(wall_now(), reconnect_.last_delay());
 }
 
 void Client::on_socket(short revents) {
@@ -154,8 +158,8 @@ void Client::on_socket(short revents) {
         }
         const ConnState before = model_.state();
         const Effects fx = model_.apply(in.line, wall_now());
-        if (fx.nick_held) {
-            nick_held();
+        if (fx.nick_held || fx.server_busy) {
+            retry_login(fx.server_busy);
             dirty_ = true;
             return;
         }

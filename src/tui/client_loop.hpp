@@ -52,7 +52,7 @@ private:
     void setup_widths();
     void connect();
     void lost(std::string_view why);
-    void nick_held();
+    void retry_login(bool busy);
     void refused(std::string_view why);
     std::string where() const;
     std::string security() const;

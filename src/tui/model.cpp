@@ -97,6 +97,7 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
         hist_is_login_ = true;
         logged_in_once_ = true;
         nick_held_ = false;
+        server_busy_ = false;
         replayed_.clear();
         hist_skipped_ = 0;
         add({now, EntryKind::Info, {}, trailing.empty() ? cat("logged in as ", nick_) : trailing});
@@ -240,6 +241,12 @@ void Model::on_error(const std::string& code, const std::string& arg, std::int64
         password_auto_ = false;
         return;
     }
+    if (code == "unavailable" && rejoining_ && !wanted_nick_.empty()) {
+        // Not the nickname's fault: the same nick, and the kept password, a little later.
+        fx.server_busy = true;
+        password_auto_ = false;
+        return;
+    }
     if (code == "bad-password" && password_auto_ && !wanted_nick_.empty()) {
         // The kept password is wrong (changed elsewhere, or a stale file): drop it, and send
         // the nick again so that the next AUTH asks the user.
@@ -258,7 +265,8 @@ void Model::on_error(const std::string& code, const std::string& arg, std::int64
     password_auto_ = false;
     back_to_nick(now, code == "bad-password" || code == "too-many-attempts"
                           ? "type a nickname (the same one to try again) and press Enter"
-                          : "type another nickname and press Enter");
+                      : code == "unavailable" ? "the server is busy: type the nickname again in a moment"
+                                              : "type another nickname and press Enter");
 }
 
 void Model::back_to_nick(std::int64_t now, std::string_view why) {
@@ -275,6 +283,17 @@ void Model::set_password(bool have, std::string_view for_nick) {
 void Model::password_sent() {
     password_auto_ = false;
     state_ = ConnState::LoggingIn;
+}
+
+void Model::on_server_busy(std::int64_t now, int retry_in) {
+    state_ = ConnState::Reconnecting;
+    retry_in_ = retry_in;
+    server_busy_ = true;
+    add({now,
+         EntryKind::Error,
+         {},
+         cat("the server is too busy to log ", wanted_nick_, " in (ERROR unavailable): trying again in ",
+             std::to_string(retry_in), " s")});
 }
 
 void Model::on_nick_held(std::int64_t now, int retry_in) {
@@ -320,6 +339,7 @@ void Model::on_disconnected(std::int64_t now, std::string_view why, int retry_in
     retry_in_ = retry_in;
     state_ = retry_in > 0 ? ConnState::Reconnecting : ConnState::Closed;
     nick_held_ = false;
+    server_busy_ = false;
     users_.clear();
     collecting_users_ = false;
     pending_users_.clear();

@@ -65,6 +65,10 @@ struct Effects {
     // nick-in-use answered an automatic re-login: the old session still holds
     // the nick. The caller closes, tries again later and calls on_nick_held.
     bool nick_held = false;
+    // ERROR unavailable answered an automatic re-login (the server's password checks are full:
+    // after a restart everyone logs in again at once). The caller retries later, as for
+    // nick_held, and calls on_server_busy; the kept password stays.
+    bool server_busy = false;
 };
 
 // A search in the window shown (search.hpp has its helpers).
@@ -95,6 +99,9 @@ public:
     // the next attempt is in `retry_in` seconds.
     void on_nick_held(std::int64_t now, int retry_in);
     bool nick_held() const { return nick_held_; }
+    // The same for a re-login the server was too busy to take (Effects::server_busy).
+    void on_server_busy(std::int64_t now, int retry_in);
+    bool server_busy() const { return server_busy_; }
     // This login is an automatic one after a lost connection (same nick as before).
     bool rejoining() const { return rejoining_; }
 
@@ -212,6 +219,7 @@ private:
     bool logged_in_once_ = false;
     bool rejoining_ = false;
     bool nick_held_ = false;
+    bool server_busy_ = false;
     std::vector<std::uint64_t> replayed_;  // seq of the entries a HIST line matched
     std::size_t hist_skipped_ = 0;
 };

@@ -14,6 +14,7 @@ public:
         None,      // nothing scheduled
         Lost,      // the connection dropped, or could not be made
         NickHeld,  // a re-login got nick-in-use: the old session still holds the nick
+        Busy,      // a re-login got ERROR unavailable: the server's password checks are full
     };
     static constexpr int kFirstDelay = 1;  // seconds; doubles up to kMaxDelay
     static constexpr int kMaxDelay = 30;

@@ -107,6 +107,54 @@ TEST_CASE("nick-in-use on an automatic re-login: retried, not the nick prompt") 
     CHECK_FALSE(m.nick_held());
 }
 
+TEST_CASE("ERROR unavailable on an automatic re-login: retried later, the kept password with it") {
+    Model m = logged_in("ana");
+    m.on_disconnected(kNow + 5, "the server closed the connection", 1);
+    m.on_connecting(kNow + 6, "127.0.0.1:5000");
+    m.on_connected(kNow + 6);
+    Effects fx = m.apply("HELLO chatd 2 :welcome", kNow + 6);
+    REQUIRE(fx.send == std::vector<std::string>{"ana"});
+    m.set_password(true, "ana");
+    fx = m.apply("AUTH ana :this nickname is an account; send its password", kNow + 6);
+    CHECK(fx.send_password);
+    m.password_sent();
+    // The server's password checks are full (everyone logging in again after a restart).
+    fx = m.apply("ERROR unavailable :too many password checks under way; try again later", kNow + 6);
+    CHECK(fx.server_busy);
+    CHECK_FALSE(fx.nick_held);
+    CHECK_FALSE(fx.forget_password);
+    CHECK(m.state() != ConnState::AskingNick);
+    CHECK(m.wanted_nick() == "ana");
+    m.on_server_busy(kNow + 6, 2);
+    CHECK(m.state() == ConnState::Reconnecting);
+    CHECK(m.server_busy());
+    CHECK(m.log().back().text.find("too busy to log ana in (ERROR unavailable): trying again in 2 s") !=
+          std::string::npos);
+    // The next attempt sends the kept password again by itself.
+    m.on_connecting(kNow + 8, "127.0.0.1:5000");
+    m.on_connected(kNow + 8);
+    fx = m.apply("HELLO chatd 2 :welcome", kNow + 8);
+    CHECK(fx.send == std::vector<std::string>{"ana"});
+    fx = m.apply("AUTH ana :this nickname is an account; send its password", kNow + 8);
+    CHECK(fx.send_password);
+    m.password_sent();
+    m.apply("WELCOME ana 8 :hola ana", kNow + 8);
+    CHECK(m.state() == ConnState::Online);
+    CHECK_FALSE(m.server_busy());
+}
+
+TEST_CASE("ERROR unavailable at a first login: back to the nickname, saying why") {
+    test_env();
+    Model m;
+    m.set_wanted_nick("ana");
+    m.on_connecting(kNow, "x");
+    m.apply("HELLO chatd 2 :welcome", kNow);
+    const Effects fx = m.apply("ERROR unavailable :storage cannot be reached", kNow);
+    CHECK_FALSE(fx.server_busy);
+    CHECK(m.state() == ConnState::AskingNick);
+    CHECK(m.log().back().text == "the server is busy: type the nickname again in a moment");
+}
+
 TEST_CASE("nick-in-use at a first login, or for a nick typed anew, asks for another") {
     test_env();
     Model m;
