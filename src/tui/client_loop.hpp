@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -98,7 +99,7 @@ private:
     SignalPipe signals_;
     std::optional<Screen> screen_;
 
-    Reconnect reconnect_;
+    Reconnect reconnect_{std::random_device{}() | 1};  // jittered: never the seed 0 of the tests
 
     // Bracketed paste: what arrives between the markers, the lines of a
     // multi-line input waiting for "send N lines?", and those being sent.

@@ -6,8 +6,10 @@ namespace chat::tui {
 
 void Reconnect::schedule(std::int64_t now_ms, Why why) {
     why_ = why;
-    last_ = delay_;
-    at_ms_ = now_ms + std::int64_t{delay_} * 1000;
+    std::int64_t wait_ms = std::int64_t{delay_} * 1000;
+    if (jitter_) wait_ms = std::uniform_int_distribution<std::int64_t>(wait_ms / 2, wait_ms)(rng_);
+    last_ = static_cast<int>((wait_ms + 999) / 1000);
+    at_ms_ = now_ms + wait_ms;
     delay_ = std::min(kMaxDelay, delay_ * 2);
 }
 

@@ -4,7 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "env.hpp"
 #include "proto/server_line.hpp"
@@ -198,4 +200,36 @@ TEST_CASE("a re-login's history: what is on screen is not shown again, the rest 
     m.apply("HIST " + at(kNow + 99) + " bea * :¿comemos?", kNow + 300);
     m.apply("END HIST 1", kNow + 300);
     CHECK(count_text(m, "¿comemos?") == 2);
+}
+
+TEST_CASE("with a seed, each wait is half to all of the delay, and clients lost together spread out") {
+    std::vector<std::int64_t> firsts;
+    for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+        Reconnect r(seed);
+        std::int64_t now = 0;
+        const int nominal[] = {1, 2, 4, 8, 16, 30, 30};
+        for (int d : nominal) {
+            r.schedule(now, Reconnect::Why::Busy);
+            // Due somewhere in [d/2, d] seconds; the countdown says the whole seconds left.
+            CHECK_FALSE(r.due(now + d * 500 - 1));
+            CHECK(r.due(now + d * 1000));
+            CHECK(r.last_delay() >= (d + 1) / 2);
+            CHECK(r.last_delay() <= d);
+            CHECK(r.seconds_left(now) == r.last_delay());
+            r.started();
+            now += 60'000;
+        }
+        Reconnect again(seed);
+        again.schedule(0, Reconnect::Why::Lost);
+        again.schedule(0, Reconnect::Why::Lost);
+        again.schedule(0, Reconnect::Why::Lost);  // the 4 s step
+        std::int64_t at = 0;
+        while (!again.due(at)) at += 1;
+        firsts.push_back(at);
+    }
+    std::sort(firsts.begin(), firsts.end());
+    firsts.erase(std::unique(firsts.begin(), firsts.end()), firsts.end());
+    CHECK(firsts.size() > 40);  // 50 clients: not one moment for all
+    CHECK(firsts.front() >= 2000);
+    CHECK(firsts.back() <= 4000);
 }
