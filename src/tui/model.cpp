@@ -265,7 +265,7 @@ void Model::on_error(const std::string& code, const std::string& arg, std::int64
     password_auto_ = false;
     back_to_nick(now, code == "bad-password" || code == "too-many-attempts"
                           ? "type a nickname (the same one to try again) and press Enter"
-                      : code == "unavailable" ? "the server is busy: type the nickname again in a moment"
+                      : code == "unavailable" ? "the server cannot take the login now: type the nickname again in a moment"
                                               : "type another nickname and press Enter");
 }
 
@@ -292,7 +292,7 @@ void Model::on_server_busy(std::int64_t now, int retry_in) {
     add({now,
          EntryKind::Error,
          {},
-         cat("the server is too busy to log ", wanted_nick_, " in (ERROR unavailable): trying again in ",
+         cat("the server cannot log ", wanted_nick_, " in now (ERROR unavailable): trying again in ",
              std::to_string(retry_in), " s")});
 }
 

@@ -207,7 +207,7 @@ std::string state_text(const Model& m, const ViewInfo& info) {
                 return cat(m.wanted_nick(), " still held by the old session: retrying in ",
                            std::to_string(info.reconnect_in), " s");
             }
-            if (m.server_busy()) return cat("server busy: retrying in ", std::to_string(info.reconnect_in), " s");
+            if (m.server_busy()) return cat("server unavailable: retrying in ", std::to_string(info.reconnect_in), " s");
             return cat("reconnecting in ", std::to_string(info.reconnect_in), " s");
         case ConnState::Closed: return "closed";
     }

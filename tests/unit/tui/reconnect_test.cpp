@@ -130,7 +130,7 @@ TEST_CASE("ERROR unavailable on an automatic re-login: retried later, the kept p
     m.on_server_busy(kNow + 6, 2);
     CHECK(m.state() == ConnState::Reconnecting);
     CHECK(m.server_busy());
-    CHECK(m.log().back().text.find("too busy to log ana in (ERROR unavailable): trying again in 2 s") !=
+    CHECK(m.log().back().text.find("cannot log ana in now (ERROR unavailable): trying again in 2 s") !=
           std::string::npos);
     // The next attempt sends the kept password again by itself.
     m.on_connecting(kNow + 8, "127.0.0.1:5000");
@@ -154,7 +154,7 @@ TEST_CASE("ERROR unavailable at a first login: back to the nickname, saying why"
     const Effects fx = m.apply("ERROR unavailable :storage cannot be reached", kNow);
     CHECK_FALSE(fx.server_busy);
     CHECK(m.state() == ConnState::AskingNick);
-    CHECK(m.log().back().text == "the server is busy: type the nickname again in a moment");
+    CHECK(m.log().back().text == "the server cannot take the login now: type the nickname again in a moment");
 }
 
 TEST_CASE("nick-in-use at a first login, or for a nick typed anew, asks for another") {
