@@ -9,9 +9,16 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 export CHATD_DB_DIR=${CHATD_DB_FAULT_DIR:-$root/var/mariadb-fault}
 case "${1:-}" in
-  start | stop)
+  start)
     [[ -n ${CHATD_DB:-} ]] || exit 0
-    exec "$root/scripts/db.sh" "$1"
+    # CHATD_DB may name a server elsewhere, with no MariaDB here to start: then the tests
+    # behind this fixture skip (exit 77 below), as they did before they had a server of their own.
+    "$root/scripts/db.sh" start || echo "on_fault_db.sh: no MariaDB of their own: the fault tests will be skipped" >&2
+    exit 0
+    ;;
+  stop)
+    [[ -n ${CHATD_DB:-} ]] || exit 0
+    exec "$root/scripts/db.sh" stop
     ;;
   "")
     echo "usage: $0 start|stop|COMMAND [ARGS...]" >&2
