@@ -228,7 +228,7 @@ void Client::submit(std::string line) {
             model_.add_info(wall_now(), cat("usage: ", word, " <nick> opens a window to talk with nick"),
                             EntryKind::Error);
         } else {
-            model_.open_query(nick);
+            model_.open_query(nick, wall_now());
         }
         return;
     }
@@ -257,7 +257,9 @@ void Client::submit(std::string line) {
         }
         return;
     }
-    conn_.send(model_.outgoing(line));
+    const std::string out = model_.outgoing(line);
+    model_.follow_private(out, wall_now());
+    conn_.send(out);
     model_.scroll_to_bottom();
 }
 

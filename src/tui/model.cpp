@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "proto/command.hpp"
 #include "proto/names.hpp"
 #include "proto/server_line.hpp"
 #include "proto/text.hpp"
@@ -132,9 +133,11 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
     } else if (v == "JOIN") {
         upsert_user(param(sl, 0), param(sl, 1));
         add({now, EntryKind::Join, param(sl, 0), param(sl, 1)});
+        tell_conversation({now, EntryKind::Join, param(sl, 0), param(sl, 1)});
     } else if (v == "PART") {
         remove_user(param(sl, 0));
         add({now, EntryKind::Part, param(sl, 0), trailing});
+        tell_conversation({now, EntryKind::Part, param(sl, 0), trailing});
     } else if (v == "STATUS") {
         const std::string who = param(sl, 0), status = param(sl, 1);
         upsert_user(who, status);
@@ -416,7 +419,22 @@ void Model::next_window(int step) {
     select_window(static_cast<std::size_t>(i));
 }
 
-void Model::open_query(std::string_view nick) { select_window(windows_.open(nick)); }
+void Model::open_query(std::string_view nick, std::int64_t now) {
+    const bool existed = windows_.find(proto::fold_nick(nick)) != std::string::npos;
+    select_window(windows_.open(nick));
+    if (!existed && state_ == ConnState::Online && find_user(nick) == nullptr) {
+        tell_conversation({now, EntryKind::Info, std::string(nick),
+                           cat(nick, " is not online: what you type here is refused until ", nick, " logs in")});
+    }
+}
+
+void Model::follow_private(std::string_view line, std::int64_t now) {
+    if (!proto::is_clean_text(line) || proto::is_blank(line)) return;
+    const proto::Command c = proto::parse_command(line);
+    if (c.kind != proto::Cmd::Private || c.text.empty() || !proto::is_valid_nick(c.arg)) return;
+    if (windows_.shown().key == proto::fold_nick(c.arg)) return;
+    open_query(c.arg, now);
+}
 
 bool Model::close_window() {
     const std::size_t i = windows_.current();
@@ -466,12 +484,23 @@ std::vector<std::string> Model::nicks() const {
 }
 
 void Model::add(LogEntry e) {
-    e.seq = ++added_;
     e.window = WindowList::key_for(e);
     if (e.kind == EntryKind::Error && !e.nick.empty()) {
         const std::string key = proto::fold_nick(e.nick);
         if (windows_.find(key) != std::string::npos) e.window = key;
     }
+    place(std::move(e));
+}
+
+void Model::tell_conversation(LogEntry e) {
+    std::string key = proto::fold_nick(e.nick);
+    if (windows_.find(key) == std::string::npos) return;
+    e.window = std::move(key);
+    place(std::move(e));
+}
+
+void Model::place(LogEntry e) {
+    e.seq = ++added_;
     windows_.arrived(e);
     const bool here = shown(e);
     log_.push_back(std::move(e));

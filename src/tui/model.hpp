@@ -117,8 +117,13 @@ public:
     const WindowList& windows() const { return windows_; }
     void select_window(std::size_t i);
     void next_window(int step);  // Ctrl-N (+1), Ctrl-P (-1), wrapping around
-    // /query nick: the conversation's window, opened if needed, shown.
-    void open_query(std::string_view nick);
+    // /query nick: the conversation's window, opened if needed, shown; when nick is not
+    // online, a line in it says that what is typed there will be refused until they are.
+    void open_query(std::string_view nick, std::int64_t now);
+    // Before `line` (as outgoing() made it) is sent: a private message typed in another
+    // window (`!nick text`, `/msg nick text`) shows nick's window, where its echo and any
+    // no-such-user will go.
+    void follow_private(std::string_view line, std::int64_t now);
     // Closes the conversation shown; false in the room.
     bool close_window();
     // The line to send for `line` typed in the window shown: in a conversation,
@@ -175,6 +180,10 @@ public:
 
 private:
     void add(LogEntry e);
+    // Puts `e` in the log, in the window add() or tell_conversation() chose for it.
+    void place(LogEntry e);
+    // `e` (a join, a part, a note) also in the conversation with e.nick, when its window is open.
+    void tell_conversation(LogEntry e);
     void upsert_user(std::string_view nick, std::string_view status);
     void remove_user(std::string_view nick);
     bool mentions_me(std::string_view text) const;

@@ -31,10 +31,9 @@ std::size_t WindowList::open(std::string_view nick) {
 }
 
 void WindowList::arrived(const LogEntry& e) {
-    const std::string key = key_for(e);
-    const std::size_t i = key.empty() ? 0 : open(e.nick);
+    const std::size_t i = e.window.empty() ? 0 : open(e.nick);
     Window& w = windows_[i];
-    if (!key.empty()) w.name = e.nick;  // the server's spelling
+    if (!e.window.empty() && !e.history) w.name = e.nick;  // the server's spelling
     if (i == current_) return;
     if (e.kind == EntryKind::Public || e.kind == EntryKind::PrivIn) {
         ++w.unread;

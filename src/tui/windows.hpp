@@ -39,7 +39,8 @@ public:
 
     // The conversation with `nick`, created (at the end) when missing.
     std::size_t open(std::string_view nick);
-    // An entry arrived: its window is created if needed and counted in the hotlist unless shown.
+    // An entry arrived, its `window` set: that window is created if needed, and the entry
+    // counted in the hotlist unless the window is shown.
     void arrived(const LogEntry& e);
     // Shows window `i`; the one left keeps a marker after `last_seq`, its last entry.
     void select(std::size_t i, std::uint64_t last_seq);

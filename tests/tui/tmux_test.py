@@ -128,21 +128,6 @@ class Tmux:
     def wait_for(self, target, needle):
         return self.wait(target, lambda s: needle in s, repr(needle))
 
-    def select_window(self, target, n, name):
-        """Alt-n until the status bar names window n (it may not exist yet when first pressed)."""
-        end = time.monotonic() + DEADLINE
-        want = f"[{n}:{name}]"
-        while True:
-            self.keys(target, f"M-{n}")
-            pressed = time.monotonic()
-            while time.monotonic() < pressed + 0.5:
-                screen = self.capture(target)
-                if want in screen:
-                    return screen
-                time.sleep(0.05)
-            if time.monotonic() > end:
-                raise Fail(f"[{target}] pressed M-{n} until {want} showed; the screen was:\n{screen}")
-
     def kill(self):
         self.run("kill-server", check=False)
 
@@ -207,9 +192,8 @@ def run(args, tmpdir):
         tmux.wait("a", lambda s: last_line(s) == "> !Begoña", "the completed nick")
         tmux.text("a", "secreto-xyz")
         tmux.keys("a", "Enter")
-        # Each side's conversation has a window of its own: 2, next to the room's 1. ana's opens
-        # when the server's echo comes back; until then M-2 has no window to go to, so press again.
-        tmux.select_window("a", 2, "Begoña")
+        # Each side's conversation has a window of its own: 2, next to the room's 1. Sending one
+        # from the room shows ana hers at once, where the server's echo then lands.
         screen = tmux.wait_for("a", "-> Begoña: secreto-xyz")
         check("[2:Begoña]" in screen, "ana's status bar does not name the query window", screen)
         screen = tmux.wait_for("b", "[Act: 2!]")  # unread, and for Begoña
@@ -246,6 +230,14 @@ def run(args, tmpdir):
         screen = tmux.wait_for("c", "<Begoña> fin-del-privado")
         check("secreto-xyz" not in screen and "privada" not in screen,
               "a third user saw the private messages", screen)
+        # A conversation with someone not online says so when it opens; /close closes it.
+        tmux.text("a", "/query zoe")
+        tmux.keys("a", "Enter")
+        screen = tmux.wait_for("a", "zoe is not online")
+        check("[3:zoe]" in screen, "the window for zoe is not shown", screen)
+        tmux.text("a", "/close")
+        tmux.keys("a", "Enter")
+        tmux.wait("a", lambda s: "[1:main]" in s, "ana back in the room after /close")
 
         # A status change appears in the others' sidebars.
         tmux.text("b", "/estado ocupado")

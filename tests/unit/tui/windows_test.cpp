@@ -57,7 +57,7 @@ TEST_CASE("a private message opens its window; public lines stay in the room") {
 
 TEST_CASE("the hotlist: unread windows, and ! for what is for me") {
     Model m = online();
-    m.open_query("carlos");
+    m.open_query("carlos", kNow);
     CHECK(m.windows().current() == 1);
     CHECK(m.windows().hotlist().empty());
     m.apply("MSG Begoña :nada especial", kNow);
@@ -83,7 +83,7 @@ TEST_CASE("the marker stays where I left a window") {
     Model m = online();
     m.apply("MSG Begoña :uno", kNow);
     const std::uint64_t seen = m.log().back().seq;
-    m.open_query("Begoña");
+    m.open_query("Begoña", kNow);
     CHECK(m.windows().at(0).marker == seen);
     m.apply("MSG Begoña :dos", kNow);
     m.select_window(0);
@@ -95,7 +95,7 @@ TEST_CASE("the marker stays where I left a window") {
 TEST_CASE("typing in a query window sends to that person; commands go as typed") {
     Model m = online();
     CHECK(m.outgoing("hola") == "hola");
-    m.open_query("Begoña");
+    m.open_query("Begoña", kNow);
     CHECK(m.outgoing("hola") == "/msg Begoña hola");
     CHECK(m.outgoing("/estado ocupado") == "/estado ocupado");
     m.apply("PRIV BEGOña ana :hi", kNow);  // the server's spelling from now on
@@ -108,7 +108,7 @@ TEST_CASE("typing in a query window sends to that person; commands go as typed")
 
 TEST_CASE("no-such-user for a line typed in a query window is shown in that window") {
     Model m = online();
-    m.open_query("Begoña");
+    m.open_query("Begoña", kNow);
     m.apply("ERROR no-such-user Begoña :no such user online", kNow);
     const auto here = shown_texts(m);
     CHECK(std::any_of(here.begin(), here.end(),
@@ -139,4 +139,61 @@ TEST_CASE("scrolling counts only the window shown; lines elsewhere do not move i
     CHECK(shown_texts(m).empty());
     m.select_window(0);
     CHECK(shown_texts(m).size() > 30);
+}
+
+TEST_CASE("/query to someone offline says so in the new window; not for someone online") {
+    Model m = online();
+    m.open_query("zoe", kNow);
+    auto here = shown_texts(m);
+    REQUIRE(here.size() == 1);
+    CHECK(here[0] == "zoe is not online: what you type here is refused until zoe logs in");
+    m.open_query("Begoña", kNow);
+    CHECK(shown_texts(m).empty());
+    m.open_query("zoe", kNow);  // open already: no second warning
+    CHECK(shown_texts(m).size() == 1);
+    m.select_window(0);
+    for (const std::string& t : shown_texts(m)) CHECK(t.find("not online") == std::string::npos);
+}
+
+TEST_CASE("a private message typed in the room shows that conversation's window") {
+    Model m = online();
+    m.follow_private(m.outgoing("!Begoña ¿comemos?"), kNow);
+    CHECK(m.windows().shown().name == "Begoña");
+    m.apply("PRIV ana Begoña :¿comemos?", kNow);
+    CHECK(shown_texts(m) == std::vector<std::string>{"¿comemos?"});
+    // In her window, "!dani hola" is text for Begoña, not a message to dani.
+    const std::string out = m.outgoing("!dani hola");
+    CHECK(out == "/msg Begoña !dani hola");
+    m.follow_private(out, kNow);
+    CHECK(m.windows().shown().name == "Begoña");
+    m.select_window(0);
+    m.follow_private(m.outgoing("/msg BEGOña otra"), kNow);  // any case: the same window
+    CHECK(m.windows().current() == 1);
+    CHECK(m.windows().size() == 2);
+    // Not a private message, or an incomplete one: nothing moves.
+    m.select_window(0);
+    for (const char* line : {"hola", "!Begoña", "/msg", "!!Begoña hi", "/estado ocupado", "!bad,nick hi"}) {
+        m.follow_private(m.outgoing(line), kNow);
+        CHECK(m.windows().current() == 0);
+    }
+}
+
+TEST_CASE("a conversation's window tells when the other person leaves and comes back") {
+    Model m = online();
+    m.open_query("Begoña", kNow);
+    m.apply("PART Begoña :quit se fue a comer", kNow);
+    REQUIRE(m.log().back().kind == EntryKind::Part);
+    CHECK(m.shown(m.log().back()));
+    CHECK(shown_texts(m) == std::vector<std::string>{"quit se fue a comer"});
+    m.apply("JOIN Begoña disponible", kNow);
+    CHECK(m.log().back().kind == EntryKind::Join);
+    CHECK(shown_texts(m).back() == "disponible");
+    m.select_window(0);  // the room has both as well
+    CHECK(shown_texts(m).size() >= 2);
+    m.select_window(1);
+    CHECK(m.windows().hotlist().empty());  // joins and parts in the room are no activity
+    // No window for dani: his part is in the room only.
+    m.apply("JOIN dani disponible", kNow);
+    m.apply("PART dani", kNow);
+    CHECK(m.windows().size() == 2);
 }
