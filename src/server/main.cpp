@@ -26,6 +26,7 @@
 #include "server/memory_storage.hpp"
 #include "server/server_metrics.hpp"
 #include "server/service_notify.hpp"
+#include "server/trim_policy.hpp"
 #ifdef CHATD_HAVE_MYSQL
 #include "server/mysql_storage.hpp"
 #endif
@@ -44,29 +45,39 @@ std::size_t resident_bytes() {
                   : 0;
 }
 
-// Trims the heap once output buffers worth at least 1 MiB were released since
-// the last trim (a burst went by), or the resident size passed the mark left
-// by the last trim by an eighth (at least 4 MiB: other memory came and went).
+// An output ring grows by doubling to what a turn writes (hundreds of KiB at
+// saturation) and is freed when it empties. With glibc's defaults a ring past
+// 128 KiB is an mmap of its own, and a free at the top of the heap trims it,
+// so every turn faulted in fresh zeroed pages: about 20,000 page faults a
+// second at saturation, 8-10 % of chatd's CPU (docs/benchmarks.md). Fixed
+// thresholds keep freed memory in the heap; MemoryTrimmer hands it back
+// once a burst is over.
+void keep_freed_heap() {
+    ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
+// Trims the heap when TrimPolicy says so (trim_policy.hpp).
 class MemoryTrimmer {
 public:
     void tick() {
-        released_ += net::RingBuffer::take_released();
-        std::size_t rss = resident_bytes();
-        if (released_ < (1u << 20) && (rss == 0 || rss < mark_ + std::max<std::size_t>(4u << 20, mark_ / 8)))
-            return;
-        released_ = 0;
+        const std::size_t rss = resident_bytes();
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+        if (!policy_.tick(net::RingBuffer::take_released(), rss, now)) return;
         auto t0 = std::chrono::steady_clock::now();
         ::malloc_trim(128 * 1024);
         auto us =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-        mark_ = resident_bytes();
-        LOG_DEBUG("malloc_trim: resident %zu KiB -> %zu KiB in %lld us", rss >> 10, mark_ >> 10,
+        const std::size_t after = resident_bytes();
+        policy_.trimmed(after, now);
+        LOG_DEBUG("malloc_trim: resident %zu KiB -> %zu KiB in %lld us", rss >> 10, after >> 10,
                   static_cast<long long>(us.count()));
     }
 
 private:
-    std::size_t mark_ = 0;
-    std::size_t released_ = 0;
+    TrimPolicy policy_;
 };
 
 class Server final : public net::ConnectionHandler, public Transport, public Clock {
@@ -290,11 +301,9 @@ private:
     }
 
     // Output buffers are freed as they drain, but glibc keeps the freed pages
-    // in its heap: after a burst (a login storm, a fan-out to slow readers)
-    // the process would keep its peak RSS for good. malloc_trim hands them
-    // back, but it walks every arena under its locks, so it runs only when
-    // the resident size has grown past the last trimmed mark (a burst came
-    // and went, or the server grew), not every second on a quiet server.
+    // in its heap: after a burst the process would keep its peak RSS for
+    // good. malloc_trim hands them back once the burst is over (TrimPolicy);
+    // it walks every arena under its locks, so not every second.
     void schedule_trim() {
         reactor_.add_timer(std::chrono::steady_clock::now() + std::chrono::seconds(1), [this] {
             trim_.tick();
@@ -438,6 +447,7 @@ int run_server(int argc, char** argv) {
     // OpenSSL writes to sockets with write(): a peer gone must be an EPIPE, not a SIGPIPE.
     ::signal(SIGPIPE, SIG_IGN);
     if (!cfg.account_action.empty()) return run_account_tool(cfg);
+    keep_freed_heap();
     LogLevel level = LogLevel::Info;
     parse_log_level(cfg.log_level, level);
     set_log_level(level);
