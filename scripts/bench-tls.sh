@@ -22,6 +22,9 @@
 #   CASES="idle handshake" scripts/bench-tls.sh   only some of saturation fixed idle handshake
 #   PERF=1: perf record -g on chatd during the TLS saturation and idle-storm runs of round 1
 #           (bench/results/perf-tls-*.data)
+#   SERVER_CPU=0.5: the server side (chatd, or chatd and stunnel together) gets that many CPUs
+#           of time (a cgroup CPU quota, as root) so that it, not chat-load, is what saturates:
+#           on two cores chat-load decrypts in one thread and sets the pace otherwise.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -64,12 +67,36 @@ fi
 srv_cpu=(); load_cpu=()
 if [[ $(nproc) -ge 2 ]] && command -v taskset > /dev/null; then srv_cpu=(taskset -c 0); load_cpu=(taskset -c 1); fi
 
+# SERVER_CPU: a CPU quota for the server side, in a cgroup of its own (v1 cpu controller or v2).
+cgroup=""
+server_cpu=${SERVER_CPU:-}
+if [[ -n $server_cpu ]]; then
+  quota=$(awk -v c="$server_cpu" 'BEGIN { if (c + 0 <= 0) exit 1; printf "%d", c * 100000 }') ||
+    { echo "bench-tls: SERVER_CPU=$server_cpu is not a positive number of CPUs" >&2; exit 1; }
+  if [[ -w /sys/fs/cgroup/cpu/cgroup.procs ]]; then
+    cgroup=/sys/fs/cgroup/cpu/chatd-bench-tls-$$
+    mkdir "$cgroup" && echo 100000 > "$cgroup/cpu.cfs_period_us" && echo "$quota" > "$cgroup/cpu.cfs_quota_us"
+  elif [[ -w /sys/fs/cgroup/cgroup.subtree_control ]] && grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control; then
+    cgroup=/sys/fs/cgroup/chatd-bench-tls-$$
+    mkdir "$cgroup" && echo "$quota 100000" > "$cgroup/cpu.max"
+  else
+    echo "bench-tls: SERVER_CPU needs a writable cgroup cpu controller (run as root)" >&2; exit 1
+  fi
+fi
+to_budget() {  # to_budget PID: into the server side's cgroup; threads it starts later follow
+  [[ -z $cgroup ]] || echo "$1" > "$cgroup/cgroup.procs"
+}
+
 pids=()  # the server side: chatd, then stunnel when there is one
 stop_server() {
   stop_children "${pids[@]}"
   pids=()
 }
-trap stop_server EXIT INT TERM
+finish() {
+  stop_server
+  [[ -z $cgroup ]] || rmdir "$cgroup" 2>/dev/null || true
+}
+trap finish EXIT INT TERM
 
 wait_port() {  # wait_port PORT PID NAME
   for _ in $(seq 100); do
@@ -99,6 +126,7 @@ start_server() {
       "${srv_cpu[@]}" "$chatd_bin" "${args[@]}" --port "$plain_port" > "$var/chatd.log" 2>&1 &
       pids=($!); port=$plain_port ;;
   esac
+  to_budget "${pids[0]}"
   wait_port "$port" "${pids[0]}" chatd
   if [[ $1 == stunnel ]]; then
     # Server mode in front of chatd, Nagle off on both of its sockets as chatd has it, on chatd's CPU.
@@ -118,6 +146,7 @@ CONF
     : > "$var/stunnel.log"
     "${srv_cpu[@]}" stunnel4 "$var/stunnel.conf" >> "$var/stunnel.log" 2>&1 &
     pids+=($!); port=$tunnel_port
+    to_budget "${pids[1]}"
     wait_port "$port" "${pids[1]}" stunnel
   fi
 }
@@ -175,7 +204,7 @@ PY
 }
 
 echo "mode,case,round,load1,ok,logged_in,clients,tls_handshakes,tls_failures,delivered_per_s,missing,p50_ns,p99_ns,max_ns,sessions,measured_s,server_cpu_s,server_cpu_ns_per_delivery,rss0_kib,rss_kib,rss_bytes_per_conn" > "$csv"
-echo "== bench-tls: $runs rounds; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "== bench-tls: $runs rounds; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)${server_cpu:+; the server side limited to $server_cpu CPU}" >&2
 modes=(plain tls stunnel)
 for ((i = 1; i <= runs; i++)); do
   order=("${modes[@]:$(((i - 1) % 3))}" "${modes[@]:0:$(((i - 1) % 3))}")
@@ -196,9 +225,10 @@ for ((i = 1; i <= runs; i++)); do
 done
 echo "== bench-tls: done; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-python3 - "$csv" <<'PY'
+python3 - "$csv" "$server_cpu" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
+if sys.argv[2]: print("\nthe server side (chatd, and stunnel with it) limited to %s CPU by a cgroup quota" % sys.argv[2])
 def vals(mode, case, key, f=float):
     return [f(r[key]) for r in rows if r["mode"] == mode and r["case"] == case]
 def med(mode, case, key):
