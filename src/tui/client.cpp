@@ -132,15 +132,12 @@ void Client::lost(std::string_view why) {
 
 // The old session still holds the nick, or the server is too busy to check the password:
 // this connection is dropped and a new one tried later.
-void Client::retry_login(bool busy) {
+void Client::retry_login(LoginRetry why) {
     conn_.close();
     passwords_.login_refused();
     hidden_.clear();
-    reconnect_.schedule(mono_ms(), busy ? Reconnect::Why::Busy : Reconnect::Why::NickHeld);
-    if (busy)
-        model_.on_server_busy(wall_now(), reconnect_.last_delay());
-    else
-        model_.on_nick_held(wall_now(), reconnect_.last_delay());
+    reconnect_.schedule(mono_ms(), why == LoginRetry::ServerBusy ? Reconnect::Why::Busy : Reconnect::Why::NickHeld);
+    model_.on_login_retry(why, wall_now(), reconnect_.last_delay());
 }
 
 void Client::on_socket(short revents) {
@@ -158,8 +155,8 @@ void Client::on_socket(short revents) {
         }
         const ConnState before = model_.state();
         const Effects fx = model_.apply(in.line, wall_now());
-        if (fx.nick_held || fx.server_busy) {
-            retry_login(fx.server_busy);
+        if (fx.retry != LoginRetry::None) {
+            retry_login(fx.retry);
             dirty_ = true;
             return;
         }

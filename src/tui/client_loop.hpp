@@ -53,7 +53,7 @@ private:
     void setup_widths();
     void connect();
     void lost(std::string_view why);
-    void retry_login(bool busy);
+    void retry_login(LoginRetry why);
     void refused(std::string_view why);
     std::string where() const;
     std::string security() const;

@@ -97,8 +97,7 @@ Effects Model::apply(std::string_view line, std::int64_t now) {
         roster_is_login_ = true;
         hist_is_login_ = true;
         logged_in_once_ = true;
-        nick_held_ = false;
-        server_busy_ = false;
+        login_retry_ = LoginRetry::None;
         replayed_.clear();
         hist_skipped_ = 0;
         add({now, EntryKind::Info, {}, trailing.empty() ? cat("logged in as ", nick_) : trailing});
@@ -240,13 +239,13 @@ void Model::on_error(const std::string& code, const std::string& arg, std::int64
     if (!refuses_login(code)) return;
     if (code == "nick-in-use" && rejoining_ && !wanted_nick_.empty()) {
         // Our own old session, most likely: the server keeps it until it sees that connection die.
-        fx.nick_held = true;
+        fx.retry = LoginRetry::NickHeld;
         password_auto_ = false;
         return;
     }
     if (code == "unavailable" && rejoining_ && !wanted_nick_.empty()) {
         // Not the nickname's fault: the same nick, and the kept password, a little later.
-        fx.server_busy = true;
+        fx.retry = LoginRetry::ServerBusy;
         password_auto_ = false;
         return;
     }
@@ -288,26 +287,16 @@ void Model::password_sent() {
     state_ = ConnState::LoggingIn;
 }
 
-void Model::on_server_busy(std::int64_t now, int retry_in) {
+void Model::on_login_retry(LoginRetry why, std::int64_t now, int retry_in) {
     state_ = ConnState::Reconnecting;
     retry_in_ = retry_in;
-    server_busy_ = true;
-    add({now,
-         EntryKind::Error,
-         {},
-         cat("the server cannot log ", wanted_nick_, " in now (ERROR unavailable): trying again in ",
-             std::to_string(retry_in), " s")});
-}
-
-void Model::on_nick_held(std::int64_t now, int retry_in) {
-    state_ = ConnState::Reconnecting;
-    retry_in_ = retry_in;
-    nick_held_ = true;
-    add({now,
-         EntryKind::Error,
-         {},
-         cat(wanted_nick_, " is still held by the old session (the server has not yet seen that it is gone): ",
-             "trying again in ", std::to_string(retry_in), " s")});
+    login_retry_ = why;
+    const std::string again = cat("trying again in ", std::to_string(retry_in), " s");
+    add({now, EntryKind::Error, {},
+         why == LoginRetry::NickHeld
+             ? cat(wanted_nick_, " is still held by the old session (the server has not yet seen that it is gone): ",
+                   again)
+             : cat("the server cannot log ", wanted_nick_, " in now (ERROR unavailable): ", again)});
 }
 
 // A HIST line of a re-login that repeats an entry on screen: the same sender,
@@ -341,8 +330,7 @@ void Model::on_disconnected(std::int64_t now, std::string_view why, int retry_in
     const bool was_online = state_ == ConnState::Online;
     retry_in_ = retry_in;
     state_ = retry_in > 0 ? ConnState::Reconnecting : ConnState::Closed;
-    nick_held_ = false;
-    server_busy_ = false;
+    login_retry_ = LoginRetry::None;
     users_.clear();
     collecting_users_ = false;
     pending_users_.clear();

@@ -51,6 +51,16 @@ enum class ConnState {
     Closed,          // gone for good (quitting, or plain mode)
 };
 
+// Why an automatic re-login is tried again later instead of asking the user.
+enum class LoginRetry : unsigned char {
+    None,
+    // nick-in-use: the old session still holds the nick (the server has not yet seen it die).
+    NickHeld,
+    // ERROR unavailable: the server's password checks are full (after a restart everyone logs
+    // in again at once) or its storage is out of reach; the kept password stays.
+    ServerBusy,
+};
+
 // What the caller must do after a server line.
 struct Effects {
     std::vector<std::string> send;  // client lines, without LF
@@ -62,13 +72,9 @@ struct Effects {
     bool forget_password = false;       // the kept password was sent and refused (bad-password)
     bool new_password_ok = false;       // OK register / OK password: the new password is the one to keep
     bool new_password_refused = false;  // an ERROR answered /registrar or /clave: drop the new one
-    // nick-in-use answered an automatic re-login: the old session still holds
-    // the nick. The caller closes, tries again later and calls on_nick_held.
-    bool nick_held = false;
-    // ERROR unavailable answered an automatic re-login (the server's password checks are full:
-    // after a restart everyone logs in again at once). The caller retries later, as for
-    // nick_held, and calls on_server_busy; the kept password stays.
-    bool server_busy = false;
+    // An automatic re-login was refused for a reason that passes: the caller closes, tries
+    // again later and calls on_login_retry.
+    LoginRetry retry = LoginRetry::None;
 };
 
 // A search in the window shown (search.hpp has its helpers).
@@ -95,13 +101,10 @@ public:
     // The connection is gone; `retry_in` seconds until the next attempt (0: no retry).
     void on_disconnected(std::int64_t now, std::string_view why, int retry_in);
 
-    // The re-login's nick is still held by the old session (Effects::nick_held):
-    // the next attempt is in `retry_in` seconds.
-    void on_nick_held(std::int64_t now, int retry_in);
-    bool nick_held() const { return nick_held_; }
-    // The same for a re-login the server was too busy to take (Effects::server_busy).
-    void on_server_busy(std::int64_t now, int retry_in);
-    bool server_busy() const { return server_busy_; }
+    // The re-login is tried again in `retry_in` seconds (Effects::retry): says why in the log
+    // and, until the next login, in the status bar (login_retry()).
+    void on_login_retry(LoginRetry why, std::int64_t now, int retry_in);
+    LoginRetry login_retry() const { return login_retry_; }
     // This login is an automatic one after a lost connection (same nick as before).
     bool rejoining() const { return rejoining_; }
 
@@ -227,8 +230,7 @@ private:
     // Reconnecting: the history of a re-login repeats lines already on screen.
     bool logged_in_once_ = false;
     bool rejoining_ = false;
-    bool nick_held_ = false;
-    bool server_busy_ = false;
+    LoginRetry login_retry_ = LoginRetry::None;
     std::vector<std::uint64_t> replayed_;  // seq of the entries a HIST line matched
     std::size_t hist_skipped_ = 0;
 };

@@ -203,11 +203,14 @@ std::string state_text(const Model& m, const ViewInfo& info) {
         case ConnState::AskingPassword: return cat("password for ", m.auth_nick());
         case ConnState::Online: return "online";
         case ConnState::Reconnecting:
-            if (m.nick_held()) {
-                return cat(m.wanted_nick(), " still held by the old session: retrying in ",
-                           std::to_string(info.reconnect_in), " s");
+            switch (m.login_retry()) {
+                case LoginRetry::NickHeld:
+                    return cat(m.wanted_nick(), " still held by the old session: retrying in ",
+                               std::to_string(info.reconnect_in), " s");
+                case LoginRetry::ServerBusy:
+                    return cat("server unavailable: retrying in ", std::to_string(info.reconnect_in), " s");
+                case LoginRetry::None: break;
             }
-            if (m.server_busy()) return cat("server unavailable: retrying in ", std::to_string(info.reconnect_in), " s");
             return cat("reconnecting in ", std::to_string(info.reconnect_in), " s");
         case ConnState::Closed: return "closed";
     }

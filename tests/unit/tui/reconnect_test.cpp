@@ -92,12 +92,12 @@ TEST_CASE("nick-in-use on an automatic re-login: retried, not the nick prompt") 
     Effects fx = m.apply("HELLO chatd 2 :welcome", kNow + 6);
     REQUIRE(fx.send == std::vector<std::string>{"ana"});
     fx = m.apply("ERROR nick-in-use ana :taken", kNow + 6);
-    CHECK(fx.nick_held);
+    CHECK(fx.retry == LoginRetry::NickHeld);
     CHECK(m.state() != ConnState::AskingNick);
     CHECK(m.wanted_nick() == "ana");
-    m.on_nick_held(kNow + 6, 2);
+    m.on_login_retry(LoginRetry::NickHeld, kNow + 6, 2);
     CHECK(m.state() == ConnState::Reconnecting);
-    CHECK(m.nick_held());
+    CHECK(m.login_retry() == LoginRetry::NickHeld);
     CHECK(m.log().back().text.find("ana is still held by the old session") != std::string::npos);
     CHECK(m.log().back().text.find("trying again in 2 s") != std::string::npos);
     // The next attempt gets the nick.
@@ -106,7 +106,7 @@ TEST_CASE("nick-in-use on an automatic re-login: retried, not the nick prompt") 
     m.apply("HELLO chatd 2 :welcome", kNow + 8);
     m.apply("WELCOME ana 8 :hola ana", kNow + 8);
     CHECK(m.state() == ConnState::Online);
-    CHECK_FALSE(m.nick_held());
+    CHECK(m.login_retry() == LoginRetry::None);
 }
 
 TEST_CASE("ERROR unavailable on an automatic re-login: retried later, the kept password with it") {
@@ -122,14 +122,13 @@ TEST_CASE("ERROR unavailable on an automatic re-login: retried later, the kept p
     m.password_sent();
     // The server's password checks are full (everyone logging in again after a restart).
     fx = m.apply("ERROR unavailable :too many password checks under way; try again later", kNow + 6);
-    CHECK(fx.server_busy);
-    CHECK_FALSE(fx.nick_held);
+    CHECK(fx.retry == LoginRetry::ServerBusy);
     CHECK_FALSE(fx.forget_password);
     CHECK(m.state() != ConnState::AskingNick);
     CHECK(m.wanted_nick() == "ana");
-    m.on_server_busy(kNow + 6, 2);
+    m.on_login_retry(LoginRetry::ServerBusy, kNow + 6, 2);
     CHECK(m.state() == ConnState::Reconnecting);
-    CHECK(m.server_busy());
+    CHECK(m.login_retry() == LoginRetry::ServerBusy);
     CHECK(m.log().back().text.find("cannot log ana in now (ERROR unavailable): trying again in 2 s") !=
           std::string::npos);
     // The next attempt sends the kept password again by itself.
@@ -142,7 +141,7 @@ TEST_CASE("ERROR unavailable on an automatic re-login: retried later, the kept p
     m.password_sent();
     m.apply("WELCOME ana 8 :hola ana", kNow + 8);
     CHECK(m.state() == ConnState::Online);
-    CHECK_FALSE(m.server_busy());
+    CHECK(m.login_retry() == LoginRetry::None);
 }
 
 TEST_CASE("ERROR unavailable at a first login: back to the nickname, saying why") {
@@ -152,7 +151,7 @@ TEST_CASE("ERROR unavailable at a first login: back to the nickname, saying why"
     m.on_connecting(kNow, "x");
     m.apply("HELLO chatd 2 :welcome", kNow);
     const Effects fx = m.apply("ERROR unavailable :storage cannot be reached", kNow);
-    CHECK_FALSE(fx.server_busy);
+    CHECK(fx.retry == LoginRetry::None);
     CHECK(m.state() == ConnState::AskingNick);
     CHECK(m.log().back().text == "the server cannot take the login now: type the nickname again in a moment");
 }
@@ -165,7 +164,7 @@ TEST_CASE("nick-in-use at a first login, or for a nick typed anew, asks for anot
     CHECK_FALSE(m.rejoining());
     m.apply("HELLO chatd 2 :welcome", kNow);
     const Effects fx = m.apply("ERROR nick-in-use ana :taken", kNow);
-    CHECK_FALSE(fx.nick_held);
+    CHECK(fx.retry == LoginRetry::None);
     CHECK(m.state() == ConnState::AskingNick);
 }
 
