@@ -468,6 +468,7 @@ int run_server(int argc, char** argv) {
         opts.flush_ms = cfg.db_flush_ms;
         opts.batch = cfg.db_batch;
         opts.queue_max = cfg.db_backlog;
+        opts.exclusive = cfg.cluster.empty();
         storage = make_mysql_storage(std::move(opts));
 #else
         LOG_ERROR("--db given, but this chatd was built without MySQL support");

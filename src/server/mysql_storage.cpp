@@ -64,9 +64,14 @@ StoredMessage message_from_row(const Row& r) {
 
 class MysqlDatabase final : public StorageDatabase {
 public:
-    MysqlDatabase(MysqlUrl url, std::string password) : url_(std::move(url)), password_(std::move(password)) {}
+    MysqlDatabase(MysqlUrl url, std::string password, bool exclusive)
+        : url_(std::move(url)), password_(std::move(password)), exclusive_(exclusive) {}
 
-    DbOutcome connect() override { return c_.connect(url_, password_); }
+    DbOutcome connect() override {
+        DbOutcome r = c_.connect(url_, password_);
+        if (!r.ok() || !exclusive_) return r;
+        return take_database_lock();
+    }
     void disconnect() override { c_.close(); }
     DbOutcome ping() override { return c_.ping(); }
     std::string describe() const override { return mysql_url_text(url_); }
@@ -122,6 +127,27 @@ public:
     }
 
 private:
+    // Ids come from the clock (ChatCore::next_id) and the users' sessions from one server's
+    // view of who is online: two single servers on one database would both be wrong, so the
+    // second is refused. The lock lives as long as this connection, and its name is the
+    // database's (MD5: lock names are at most 64 characters). The 2 s wait (on the storage
+    // thread) lets the database see a killed chatd's connection close before its successor
+    // asks.
+    DbOutcome take_database_lock() {
+        std::vector<Row> rows;
+        const char* name = "CONCAT('chatd:', MD5(DATABASE()))";
+        DbOutcome r = c_.query(std::string("SELECT GET_LOCK(") + name + ", 2), IS_USED_LOCK(" + name + ")", 2, rows);
+        if (!r.ok()) return r;
+        if (!rows.empty() && rows[0][0] == "1") return {};
+        c_.close();
+        const std::string holder = rows.empty() || rows[0][1].empty() ? "?" : rows[0][1];
+        return {DbStatus::permanent,
+                "another chatd uses this database: its connection " + holder +
+                    " holds the lock of a single server (several servers on one database run as a cluster, "
+                    "--cluster; if no other chatd runs, that connection is a dead one the database has not "
+                    "noticed yet, and KILL " + holder + " in the database ends it)"};
+    }
+
     // LoginRequest's rules (storage.hpp). Two logins creating one user at once:
     // the unique key lets one insert win, the other reads the winner's row.
     DbOutcome login(const LoginRequest& l, StorageReply& reply) {
@@ -168,6 +194,7 @@ private:
 
     MysqlUrl url_;
     std::string password_;
+    bool exclusive_ = false;
     MysqlClient c_;
 };
 
@@ -535,7 +562,7 @@ std::unique_ptr<Storage> make_mysql_storage(MysqlOptions options) {
     bool ok = parse_mysql_url(options.url, url, url_error);
     std::string describe = ok ? mysql_url_text(url) : options.url;
     std::string path = options.journal_path.empty() ? kDefaultJournalPath : options.journal_path;
-    auto db = std::make_unique<MysqlDatabase>(std::move(url), options.password);
+    auto db = std::make_unique<MysqlDatabase>(std::move(url), options.password, options.exclusive);
     auto journal = std::make_unique<FileJournal>(path);
     if (ok) url_error.clear();
     return std::make_unique<PipelineStorage>(std::move(db), std::move(journal), std::move(options),

@@ -83,6 +83,10 @@ struct MysqlOptions {
     int flush_ms = 5;          // longest wait for a batch to fill
     std::size_t batch = 500;   // most events per transaction; 1 = one INSERT per event
     std::size_t queue_max = 100000;  // most events in memory when the journal cannot take them
+    // A single server (no --cluster): the database is its alone. Its storage connection holds
+    // a named lock, and a second single chatd on the same database is refused (start-up
+    // fails; after a reconnect, storage stays unavailable and says why).
+    bool exclusive = false;
 };
 
 // Relative to the working directory of chatd.

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """chatd against a real MariaDB: the rows a scripted chat leaves, byte-exact text,
-/perfil and /historial from the database, and what survives a restart."""
+/perfil and /historial from the database, what survives a restart, and a second
+single server on the same database refused."""
 
 import os
 import signal
+import subprocess
 import tempfile
 
 import dbtool
@@ -89,6 +91,33 @@ def test_rows_history_profile_restart(chatd):
         db.drop()
 
 
+def test_a_second_single_server_is_refused(chatd):
+    """Without --cluster a chatd's ids and sessions assume the database is its alone: a second one
+    on the same database is refused at start, saying what holds it; the lock goes with the first."""
+    db = Database()
+    tmp = tempfile.mkdtemp(prefix="chatd-db-it-")
+    try:
+        srv = start(chatd, db, os.path.join(tmp, "a.journal"))
+        ana = srv.connect("ana")
+        r = subprocess.run([chatd, "--port", "0", "--db", db.url, "--journal", os.path.join(tmp, "b.journal")],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 1 and "another chatd uses this database" in r.stderr and "--cluster" in r.stderr
+              and "KILL " in r.stderr, f"the second single server: exit {r.returncode}, {r.stderr!r}")
+        ana.sendline("sigo aquí")
+        ana.expect("MSG ana :sigo aquí")  # the first goes on as before
+        srv.finish()
+        # Stopped, it lets go; killed, too: the next one starts at once either way.
+        srv2 = start(chatd, db, os.path.join(tmp, "b.journal"))
+        srv2.connect("bea")
+        srv2.kill()
+        srv3 = start(chatd, db, os.path.join(tmp, "c.journal"))
+        srv3.connect("carla").sendline("/historial")
+        srv3.finish()
+        check_eq(db.one("SELECT COUNT(*) FROM messages"), "1", "the one message, written by the first")
+    finally:
+        db.drop()
+
+
 if __name__ == "__main__":
     dbtool.skip_without_db()
-    H.run([test_rows_history_profile_restart])
+    H.run([test_rows_history_profile_restart, test_a_second_single_server_is_refused])
