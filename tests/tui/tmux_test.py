@@ -43,10 +43,10 @@ class Server:
         for _ in range(50):
             port = self.port or random.randrange(20000, 32000)
             log = tempfile.TemporaryFile()
-            cmd = [self.path, "--bind", "127.0.0.1", "--port", str(port)]
+            cmd = [self.path, "--bind", "127.0.0.1", "--pw-test-cost", "--port", str(port)]
             listening = rb"listening on 127\.0\.0\.1:%d\b" % port
             if self.tls:
-                cmd = [self.path, "--bind", "127.0.0.1", "--port", "0", "--tls-port", str(port),
+                cmd = [self.path, "--bind", "127.0.0.1", "--pw-test-cost", "--port", "0", "--tls-port", str(port),
                        "--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
                 listening = rb"listening for TLS on 127\.0\.0\.1:%d\b" % port
             self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=MEMORY_ENV)
