@@ -33,7 +33,8 @@ std::size_t WindowList::open(std::string_view nick) {
 void WindowList::arrived(const LogEntry& e) {
     const std::size_t i = e.window.empty() ? 0 : open(e.nick);
     Window& w = windows_[i];
-    if (!e.window.empty() && !e.history) w.name = e.nick;  // the server's spelling
+    // The server's spelling, from what the server sent (a note or an error may hold the typed one).
+    if (!e.window.empty() && e.kind != EntryKind::Info && e.kind != EntryKind::Error) w.name = e.nick;
     if (i == current_) return;
     if (e.kind == EntryKind::Public || e.kind == EntryKind::PrivIn) {
         ++w.unread;

@@ -197,3 +197,18 @@ TEST_CASE("a conversation's window tells when the other person leaves and comes 
     m.apply("PART dani", kNow);
     CHECK(m.windows().size() == 2);
 }
+
+TEST_CASE("a window keeps the server's spelling of the nick, not the one typed") {
+    Model m = online();
+    m.apply("PRIV Begoña ana :hola", kNow);
+    m.select_window(1);
+    m.apply("ERROR no-such-user BEGOña :no such user online", kNow);  // as typed, in her window
+    CHECK(m.windows().shown().name == "Begoña");
+    m.open_query("BEGOña", kNow);  // typed: the window is hers, the name stays
+    CHECK(m.windows().size() == 2);
+    CHECK(m.windows().shown().name == "Begoña");
+    m.apply("PART Begoña :quit", kNow);
+    m.apply("JOIN BEGOña disponible", kNow);  // the server's new spelling: the window follows it
+    CHECK(m.windows().size() == 2);
+    CHECK(m.windows().shown().name == "BEGOña");
+}
