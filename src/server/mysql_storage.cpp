@@ -69,8 +69,8 @@ public:
 
     DbOutcome connect() override {
         DbOutcome r = c_.connect(url_, password_);
-        if (!r.ok() || !exclusive_) return r;
-        return take_database_lock();
+        if (!r.ok()) return r;
+        return exclusive_ ? take_database_lock() : check_no_single_server();
     }
     void disconnect() override { c_.close(); }
     DbOutcome ping() override { return c_.ping(); }
@@ -133,10 +133,12 @@ private:
     // database's (MD5: lock names are at most 64 characters). The 2 s wait (on the storage
     // thread) lets the database see a killed chatd's connection close before its successor
     // asks.
+    static constexpr const char* kLockName = "CONCAT('chatd:', MD5(DATABASE()))";
+
     DbOutcome take_database_lock() {
         std::vector<Row> rows;
-        const char* name = "CONCAT('chatd:', MD5(DATABASE()))";
-        DbOutcome r = c_.query(std::string("SELECT GET_LOCK(") + name + ", 2), IS_USED_LOCK(" + name + ")", 2, rows);
+        const std::string name = kLockName;
+        DbOutcome r = c_.query("SELECT GET_LOCK(" + name + ", 2), IS_USED_LOCK(" + name + ")", 2, rows);
         if (!r.ok()) return r;
         if (!rows.empty() && rows[0][0] == "1") return {};
         c_.close();
@@ -146,6 +148,18 @@ private:
                     " holds the lock of a single server (several servers on one database run as a cluster, "
                     "--cluster; if no other chatd runs, that connection is a dead one the database has not "
                     "noticed yet, and KILL " + holder + " in the database ends it)"};
+    }
+
+    // A cluster node (no lock of its own: its nodes share the database) on a database that a
+    // single server holds: the same clash the other way round.
+    DbOutcome check_no_single_server() {
+        std::vector<Row> rows;
+        DbOutcome r = c_.query(std::string("SELECT IS_USED_LOCK(") + kLockName + ")", 1, rows);
+        if (!r.ok() || rows.empty() || rows[0][0].empty()) return r;
+        c_.close();
+        return {DbStatus::permanent,
+                "a single chatd (no --cluster) uses this database: its connection " + rows[0][0] +
+                    " holds the lock of a single server; stop it, or run it as a node of the cluster too"};
     }
 
     // LoginRequest's rules (storage.hpp). Two logins creating one user at once:

@@ -85,7 +85,8 @@ struct MysqlOptions {
     std::size_t queue_max = 100000;  // most events in memory when the journal cannot take them
     // A single server (no --cluster): the database is its alone. Its storage connection holds
     // a named lock, and a second single chatd on the same database is refused (start-up
-    // fails; after a reconnect, storage stays unavailable and says why).
+    // fails; after a reconnect, storage stays unavailable and says why). A cluster node
+    // (false) refuses a database whose lock a single server holds.
     bool exclusive = false;
 };
 

@@ -93,7 +93,8 @@ def test_rows_history_profile_restart(chatd):
 
 def test_a_second_single_server_is_refused(chatd):
     """Without --cluster a chatd's ids and sessions assume the database is its alone: a second one
-    on the same database is refused at start, saying what holds it; the lock goes with the first."""
+    on the same database, or a cluster node, is refused at start, saying what holds it; the lock
+    goes with the first."""
     db = Database()
     tmp = tempfile.mkdtemp(prefix="chatd-db-it-")
     try:
@@ -103,6 +104,13 @@ def test_a_second_single_server_is_refused(chatd):
                            capture_output=True, text=True, timeout=30)
         check(r.returncode == 1 and "another chatd uses this database" in r.stderr and "--cluster" in r.stderr
               and "KILL " in r.stderr, f"the second single server: exit {r.returncode}, {r.stderr!r}")
+        # Nor does a cluster node take a database that a single server holds (the storage says
+        # so before the node ever reaches its Redis).
+        r = subprocess.run([chatd, "--port", "0", "--db", db.url, "--journal", os.path.join(tmp, "n.journal"),
+                            "--cluster", "redis://127.0.0.1:9/0", "--node-name", "n1"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 1 and "a single chatd (no --cluster) uses this database" in r.stderr,
+              f"a cluster node beside a single server: exit {r.returncode}, {r.stderr!r}")
         ana.sendline("sigo aquí")
         ana.expect("MSG ana :sigo aquí")  # the first goes on as before
         srv.finish()
