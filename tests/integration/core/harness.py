@@ -279,6 +279,14 @@ class Server:
                 self.nodes.append(None)  # a node that fails to start leaves the others to clean up
                 self.nodes[i] = _Node(chatd, [*extra, *storage, "--cluster", url, "--node-name", f"n{i + 1}"], 0, bind,
                                       nofile, env_extra, journal, tag=f"n{i + 1}-")
+            # A node answers logins with `ERROR unavailable` until it is in the cluster's order
+            # (its presence caught up), a moment after it listens: wait for every node to say so.
+            deadline = time.monotonic() + TIMEOUT
+            for i, n in enumerate(self.nodes):
+                while "cluster: in the order" not in n.stderr():
+                    check(n.alive() and time.monotonic() < deadline,
+                          f"node n{i + 1} did not join the cluster's order:\n{n.stderr()}")
+                    time.sleep(0.01)
         else:
             self.nodes.append(None)
             self.nodes[0] = _Node(chatd, extra, port, bind, nofile, env_extra, journal)
